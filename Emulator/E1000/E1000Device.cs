@@ -1,0 +1,597 @@
+using Emu.Emulator.Machine;
+using Emu.Emulator.Pci;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using static Emu.Emulator.E1000.E1000Bits;
+using static Emu.Emulator.E1000.E1000Reg;
+
+namespace Emu.Emulator.E1000;
+
+/// <summary>
+/// The Intel 82540EM Gigabit Ethernet controller as a PCI function: configuration space, the 128 KiB register BAR,
+/// the I/O BAR (IOADDR/IODATA), EEPROM, internal PHY and interrupt logic. The Intel 8254x manual decides behaviour;
+/// QEMU's e1000 fills what it leaves open; each place we differ from QEMU is listed in <see cref="QemuDeviations"/>.
+/// The device never calls out while handling an access: it updates its INTx level, and the machine delivers it after
+/// the access returns.
+/// </summary>
+public sealed partial class E1000Device : PciFunction
+{
+    public const ushort VendorIntel = 0x8086;
+    public const ushort Device82540Em = 0x100E;
+
+    /// <summary>QEMU's autonegotiation time (the manual gives none): 500 ms of virtual time.</summary>
+    public const long AutonegDurationNs = 500_000_000;
+
+    /// <summary>§13.4.18: the ITR interval unit.</summary>
+    public const long ItrUnitNs = 256;
+
+    /// <summary>The I/O BAR size as QEMU presents it (the manual gives 8 bytes in §4 and 32 in §13.2.2).</summary>
+    public const uint IoBarSize = 0x40;
+
+    /// <summary>The expansion ROM BAR size QEMU's e1000 presents (its iPXE image is 256 KiB).</summary>
+    public const uint RomBarSize = 0x40000;
+
+    private readonly uint[] _regs = new uint[E1000Reg.WindowSize / 4];
+    private readonly VirtualTimer _throttleTimer;
+    private readonly VirtualTimer _autonegTimer;
+    private readonly ILogger _logger;
+    private bool _intx;
+
+    public E1000Device(EventScheduler scheduler, EepromImage eeprom, ILogger? logger = null)
+        : base("e1000")
+    {
+        Scheduler = scheduler;
+        _logger = logger ?? NullLogger.Instance;
+        Eeprom = new MicrowireEeprom(eeprom);
+        _throttleTimer = scheduler.CreateTimer("e1000 ITR", OnThrottleTimer);
+        _autonegTimer = scheduler.CreateTimer("e1000 autoneg", OnAutonegTimer);
+
+        InitConfigSpace();
+        RegisterBar = AddBar(0, PciBarKind.Memory32, E1000Reg.WindowSize, minAccessSize: 4);
+        IoBar = AddBar(1, PciBarKind.Io, IoBarSize);
+        RomBar = AddBar(6, PciBarKind.ExpansionRom, RomBarSize);
+        ResetMac();
+    }
+
+    public EventScheduler Scheduler { get; }
+
+    public PciBar RegisterBar { get; }
+
+    public PciBar IoBar { get; }
+
+    public PciBar RomBar { get; }
+
+    public MicrowireEeprom Eeprom { get; }
+
+    public M88Phy Phy { get; } = new();
+
+    /// <summary>IOADDR (I/O BAR offset 0, §13.2.2): the register IODATA reaches; bits 31:20 read 0.</summary>
+    public uint IoAddr { get; private set; }
+
+    /// <summary>Whether a link partner is present (the cable; for a netdev, a connected peer).</summary>
+    public bool Carrier { get; private set; } = true;
+
+    public override bool IntxLevel => _intx;
+
+    /// <summary>Raw register file, one dword per BAR0 offset / 4 (for tests, snapshots and the data path).</summary>
+    public Span<uint> Registers => _regs;
+
+    public uint this[uint offset]
+    {
+        get => _regs[offset >> 2];
+        set => _regs[offset >> 2] = value;
+    }
+
+    /// <summary>The reset of the whole device at power-up or RST#: PCI state, MAC registers and the PHY.</summary>
+    public void PowerOnReset()
+    {
+        PciReset();
+        _autonegTimer.Cancel();
+        Phy.Reset();
+        if (!Carrier)
+        {
+            Phy.SetLinkDown();
+        }
+
+        IoAddr = 0;
+        ResetMac();
+    }
+
+    /// <summary>The link partner appears or goes away (a netdev peer connects or disconnects: a pulled cable).</summary>
+    public void SetCarrier(bool up)
+    {
+        if (Carrier == up)
+        {
+            return;
+        }
+
+        Carrier = up;
+        uint oldStatus = _regs[Status >> 2];
+        if (!up)
+        {
+            _autonegTimer.Cancel();
+            LinkDown();
+        }
+        else if (Phy.AutonegEnabled && !Phy.AutonegComplete)
+        {
+            RestartAutoneg();
+        }
+        else
+        {
+            Phy.SetLinkUp();
+            _regs[Status >> 2] |= StatusLu;
+        }
+
+        if (_regs[Status >> 2] != oldStatus)
+        {
+            RaiseInterrupt(IcrLsc);
+        }
+    }
+
+    // ---- BAR access ----
+
+    public override ulong BarRead(PciBar bar, ulong offset, int size)
+    {
+        if (bar == RegisterBar)
+        {
+            return ReadRegister((uint)offset);
+        }
+
+        if (bar == IoBar)
+        {
+            return IoRead((uint)offset, size);
+        }
+
+        return 0;
+    }
+
+    public override void BarWrite(PciBar bar, ulong offset, int size, ulong value)
+    {
+        if (bar == RegisterBar)
+        {
+            WriteRegister((uint)offset, (uint)value);
+        }
+        else if (bar == IoBar)
+        {
+            IoWrite((uint)offset, size, (uint)value);
+        }
+    }
+
+    /// <summary>A 32-bit register read at a BAR0 offset; the low two offset bits are ignored.</summary>
+    public uint ReadRegister(uint offset)
+    {
+        uint index = (offset & (E1000Reg.WindowSize - 1)) >> 2;
+        RegisterInfo? row = E1000RegisterMap.At(index);
+        if (row is null)
+        {
+            return 0;
+        }
+
+        switch (row.Access)
+        {
+            case RegisterAccess.WriteOnly:
+                return 0;
+            case RegisterAccess.Counter:
+                {
+                    uint value = _regs[index];
+                    _regs[index] = 0;
+                    return value;
+                }
+
+            case RegisterAccess.CounterHigh:
+                {
+                    uint value = _regs[index];
+                    _regs[index] = 0;
+                    _regs[index - 1] = 0;
+                    return value;
+                }
+
+            case RegisterAccess.Special:
+                return ReadSpecial(index << 2);
+            default:
+                return _regs[index];
+        }
+    }
+
+    /// <summary>A 32-bit register write at a BAR0 offset; the low two offset bits are ignored.</summary>
+    public void WriteRegister(uint offset, uint value)
+    {
+        uint index = (offset & (E1000Reg.WindowSize - 1)) >> 2;
+        RegisterInfo? row = E1000RegisterMap.At(index);
+        if (row is null)
+        {
+            return;
+        }
+
+        switch (row.Access)
+        {
+            case RegisterAccess.ReadWrite:
+                _regs[index] = value & row.WriteMask;
+                break;
+            case RegisterAccess.WriteOneToClear:
+                _regs[index] &= ~value;
+                break;
+            case RegisterAccess.Special:
+                WriteSpecial(index << 2, value, row);
+                break;
+            default:
+                // Read-only registers and statistics ignore writes.
+                break;
+        }
+    }
+
+    // ---- Statistics (§13.7): saturating counters for the receive and transmit paths ----
+
+    public void IncrementCounter(uint offset)
+    {
+        ref uint counter = ref _regs[offset >> 2];
+        if (counter != uint.MaxValue)
+        {
+            counter++;
+        }
+    }
+
+    public void AddCounter64(uint lowOffset, ulong amount)
+    {
+        ulong value = _regs[lowOffset >> 2] | ((ulong)_regs[(lowOffset >> 2) + 1] << 32);
+        value = value > ulong.MaxValue - amount ? ulong.MaxValue : value + amount;
+        _regs[lowOffset >> 2] = (uint)value;
+        _regs[(lowOffset >> 2) + 1] = (uint)(value >> 32);
+    }
+
+    // ---- Interrupts (§13.4.17–21) ----
+
+    /// <summary>ORs causes into ICR and re-evaluates the line.</summary>
+    public void RaiseInterrupt(uint causes) => SetInterruptCauses(_regs[Icr >> 2] | causes);
+
+    private void SetInterruptCauses(uint icr)
+    {
+        _regs[Icr >> 2] = icr;
+        UpdateInterrupt();
+    }
+
+    /// <summary>
+    /// The line is ICR &amp; IMS. ITR (§13.4.18) guarantees a minimum gap between asserted interrupts: after the line
+    /// rises, a new rising edge waits until ITR × 256 ns have passed; ITR = 0 disables throttling.
+    /// </summary>
+    private void UpdateInterrupt()
+    {
+        uint pending = _regs[Icr >> 2] & _regs[Ims >> 2];
+        if (pending != 0 && !_intx)
+        {
+            if (_throttleTimer.IsPending)
+            {
+                return;
+            }
+
+            uint interval = _regs[Itr >> 2] & 0xFFFF;
+            if (interval != 0)
+            {
+                _throttleTimer.ArmIn(interval * ItrUnitNs);
+            }
+        }
+
+        _intx = pending != 0;
+    }
+
+    private void OnThrottleTimer() => UpdateInterrupt();
+
+    // ---- Registers with behaviour ----
+
+    private uint ReadSpecial(uint offset)
+    {
+        switch (offset)
+        {
+            case Eecd:
+                return Eeprom.ReadEecd();
+            case Eerd:
+                return ReadEerd();
+            case Icr:
+                {
+                    // §13.4.17: reading ICR clears every cause.
+                    uint value = _regs[Icr >> 2];
+                    SetInterruptCauses(0);
+                    return value;
+                }
+
+            case Ics:
+                // ICS is write-only in the manual; like QEMU we answer reads with the causes, without clearing them.
+                return _regs[Icr >> 2];
+            default:
+                return _regs[offset >> 2];
+        }
+    }
+
+    private void WriteSpecial(uint offset, uint value, RegisterInfo row)
+    {
+        switch (offset)
+        {
+            case Ctrl:
+                WriteCtrl(value);
+                break;
+            case Eecd:
+                Eeprom.WriteEecd(value);
+                break;
+            case CtrlExt:
+                _regs[CtrlExt >> 2] = value & row.WriteMask;
+                if ((value & CtrlExtEeRst) != 0)
+                {
+                    // §13.4.6 EE_RST: reload the EEPROM-loaded fields; the bit self-clears.
+                    LoadFromEeprom();
+                }
+
+                break;
+            case Mdic:
+                WriteMdic(value);
+                break;
+            case Icr:
+                // §13.4.17: writing 1 clears that cause.
+                SetInterruptCauses(_regs[Icr >> 2] & ~value);
+                break;
+            case Ics:
+                RaiseInterrupt(value);
+                break;
+            case Ims:
+                _regs[Ims >> 2] |= value;
+                UpdateInterrupt();
+                break;
+            case Imc:
+                _regs[Ims >> 2] &= ~value;
+                UpdateInterrupt();
+                break;
+            case Pba:
+                {
+                    // Table 13-62: TXA = 64 KB − RXA, read-only.
+                    uint rxa = value & row.WriteMask;
+                    uint txa = rxa <= 64 ? 64 - rxa : 0;
+                    _regs[Pba >> 2] = (txa << 16) | rxa;
+                    break;
+                }
+
+            case Rdtr:
+                // §13.4.30: FPD (bit 31) forces the pending write-backs out and reads 0.
+                _regs[Rdtr >> 2] = value & row.WriteMask;
+                break;
+            default:
+                // RCTL, TCTL, RDT, TDT, ITR: stored through the mask; the receive and transmit engines read them.
+                _regs[offset >> 2] = value & row.WriteMask;
+                break;
+        }
+    }
+
+    private void WriteCtrl(uint value)
+    {
+        uint old = _regs[Ctrl >> 2];
+        _regs[Ctrl >> 2] = value & ~CtrlRst;
+        if ((value & CtrlRst) != 0)
+        {
+            // §13.4.1 RST: a software reset of the whole MAC, as after power-up except PCI configuration (and the PHY,
+            // which has its own reset). The bit self-clears.
+            Log.CtrlReset(_logger);
+            ResetMac();
+            return;
+        }
+
+        if ((old & CtrlPhyRst) != 0 && (value & CtrlPhyRst) == 0)
+        {
+            // §13.4.1 PHY_RST: releasing the PHY from reset returns its registers to power-up values and starts
+            // autonegotiation afresh.
+            Phy.Reset();
+            if (Carrier)
+            {
+                RestartAutoneg();
+            }
+            else
+            {
+                LinkDown();
+            }
+        }
+    }
+
+    /// <summary>
+    /// EERD (§5.3.1): software writes START with an address; the word is ready at once in our model, so DONE and DATA
+    /// are answered on the next read. Field layout and the all-bits-31:8 address decode follow QEMU.
+    /// </summary>
+    private uint ReadEerd()
+    {
+        uint stored = _regs[Eerd >> 2];
+        if ((stored & EerdStart) == 0)
+        {
+            return stored;
+        }
+
+        uint request = stored & ~EerdStart;
+        uint address = request >> EerdAddrShift;
+        if (address >= EepromImage.WordCount)
+        {
+            return request | EerdDone;
+        }
+
+        return ((uint)Eeprom.Image[(int)address] << EerdDataShift) | EerdDone | request;
+    }
+
+    /// <summary>
+    /// MDIC (§13.4.7): one PHY register read or write per write, complete at once (READY). A wrong PHY address or an
+    /// absent register answers ERROR; INT_EN raises ICR.MDAC on completion.
+    /// </summary>
+    private void WriteMdic(uint value)
+    {
+        int phyAddress = (int)((value >> MdicPhyShift) & 0x1F);
+        int register = (int)((value >> MdicRegShift) & 0x1F);
+        uint result;
+        if (phyAddress != M88Phy.Address)
+        {
+            // No PHY answers: the previous MDIC contents stay, with ERROR and READY (as QEMU).
+            result = _regs[Mdic >> 2] | MdicError | MdicReady;
+        }
+        else if ((value & MdicOpRead) != 0)
+        {
+            result = M88Phy.IsReadable(register)
+                ? (value & ~MdicDataMask) | Phy.Read(register) | MdicReady
+                : value | MdicError | MdicReady;
+        }
+        else if ((value & MdicOpWrite) != 0)
+        {
+            if (M88Phy.IsWritable(register))
+            {
+                if (Phy.Write(register, (ushort)value))
+                {
+                    RestartAutoneg();
+                }
+
+                result = value | MdicReady;
+            }
+            else
+            {
+                result = value | MdicError | MdicReady;
+            }
+        }
+        else
+        {
+            result = value | MdicReady;
+        }
+
+        _regs[Mdic >> 2] = result;
+        if ((result & MdicIntEn) != 0)
+        {
+            RaiseInterrupt(IcrMdac);
+        }
+    }
+
+    // ---- Link and autonegotiation ----
+
+    private void RestartAutoneg()
+    {
+        // The link drops while the PHY negotiates; §13.4.17: LSC reports every link change, this one included.
+        bool wasUp = (_regs[Status >> 2] & StatusLu) != 0;
+        LinkDown();
+        _autonegTimer.ArmIn(AutonegDurationNs);
+        if (wasUp)
+        {
+            RaiseInterrupt(IcrLsc);
+        }
+    }
+
+    private void LinkDown()
+    {
+        Phy.SetLinkDown();
+        _regs[Status >> 2] &= ~StatusLu;
+    }
+
+    private void OnAutonegTimer()
+    {
+        if (!Carrier)
+        {
+            return;
+        }
+
+        Phy.SetAutonegComplete();
+        _regs[Status >> 2] |= StatusLu;
+        Log.LinkUp(_logger);
+        RaiseInterrupt(IcrLsc);
+    }
+
+    // ---- Reset ----
+
+    /// <summary>
+    /// The MAC's reset (CTRL.RST, and part of power-on): every register to its reset value, the EEPROM-loaded fields
+    /// reloaded, interrupts deasserted, timers stopped. PCI configuration, the PHY, the EEPROM interface and IOADDR
+    /// are not touched.
+    /// </summary>
+    private void ResetMac()
+    {
+        Array.Clear(_regs);
+        foreach (RegisterInfo row in E1000RegisterMap.Rows)
+        {
+            if (row.Reset != 0)
+            {
+                _regs.AsSpan((int)(row.Offset >> 2), row.Count).Fill(row.Reset);
+            }
+        }
+
+        if ((Phy.Registers[M88Phy.StatusReg] & M88Phy.StatusLinkUp) == 0)
+        {
+            _regs[Status >> 2] &= ~StatusLu;
+        }
+
+        LoadFromEeprom();
+        _throttleTimer.Cancel();
+        _intx = false;
+    }
+
+    /// <summary>The fields the controller loads from the EEPROM: the station address into RAL0/RAH0 (§13.5.2).</summary>
+    private void LoadFromEeprom()
+    {
+        EepromImage image = Eeprom.Image;
+        _regs[Ral0 >> 2] = image[0] | ((uint)image[1] << 16);
+        _regs[Rah0 >> 2] = image[2] | 0x8000_0000u;
+    }
+
+    // ---- I/O BAR (§13.2.2) ----
+
+    private uint IoRead(uint offset, int size)
+    {
+        uint mask = size >= 4 ? uint.MaxValue : (1u << (8 * size)) - 1;
+        if (offset < 4)
+        {
+            return (IoAddr >> (int)(8 * offset)) & mask;
+        }
+
+        if (offset < 8)
+        {
+            uint value = IoAddr < E1000Reg.WindowSize ? ReadRegister(IoAddr) : 0;
+            return (value >> (int)(8 * (offset - 4))) & mask;
+        }
+
+        return 0;
+    }
+
+    private void IoWrite(uint offset, int size, uint value)
+    {
+        // §13.2.2: IOADDR and IODATA take only whole-dword writes; narrower writes are ignored.
+        if (size != 4)
+        {
+            return;
+        }
+
+        if (offset == 0)
+        {
+            IoAddr = value & 0x000F_FFFF;
+        }
+        else if (offset == 4 && IoAddr < E1000Reg.WindowSize)
+        {
+            WriteRegister(IoAddr, value);
+        }
+    }
+
+    // ---- PCI configuration (as QEMU presents the function) ----
+
+    private void InitConfigSpace()
+    {
+        PciConfigSpace c = Config;
+        c.SetWord(PciConfigSpace.VendorId, VendorIntel);
+        c.SetWord(PciConfigSpace.DeviceId, Device82540Em);
+        c.SetByte(PciConfigSpace.Revision, 0x03);
+        c.SetByte(PciConfigSpace.ClassCode + 2, 0x02);  // network controller, Ethernet
+        c.SetWord(PciConfigSpace.SubsystemVendorId, 0x1AF4);
+        c.SetWord(PciConfigSpace.SubsystemId, 0x1100);
+        c.SetByte(PciConfigSpace.InterruptPin, 1);       // INTA#
+        c.SetWriteMask(PciConfigSpace.Command, 2, 0x0507);
+        c.SetW1cMask(PciConfigSpace.Status, 2, 0xF900);
+        c.SetWriteMask(PciConfigSpace.CacheLineSize, 1, 0xFF);
+        c.SetWriteMask(PciConfigSpace.InterruptLine, 1, 0xFF);
+        for (int offset = 0x40; offset < PciConfigSpace.Size; offset += 4)
+        {
+            c.SetWriteMask(offset, 4, 0xFFFF_FFFF);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "e1000: CTRL.RST, device reset")]
+        public static partial void CtrlReset(ILogger logger);
+
+        [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "e1000: autonegotiation complete, link up 1000 Mb/s full duplex")]
+        public static partial void LinkUp(ILogger logger);
+    }
+}

@@ -1,0 +1,123 @@
+namespace Emu.Emulator.E1000;
+
+/// <summary>
+/// Every deliberate difference between Emu's 82540EM and QEMU 11.1's e1000 in the control plane. The differential
+/// tests accept a differing answer only where a qtest script names one of these; README.md lists them all.
+/// </summary>
+public static class QemuDeviations
+{
+    public static readonly QemuDeviation CtrlRstResets = new(
+        "ctrl-rst-resets",
+        "§13.4.1 CTRL.RST",
+        "CTRL.RST resets the MAC: registers to reset values, RAL0/RAH0 reloaded from the EEPROM, interrupts deasserted",
+        "clears the RST bit and nothing else");
+
+    public static readonly QemuDeviation IoBarWorks = new(
+        "io-bar-ioaddr-iodata",
+        "§13.2.2 IOADDR/IODATA",
+        "the I/O BAR's IOADDR (offset 0) and IODATA (offset 4) reach every register, as Linux's 82540 reset uses them",
+        "the I/O BAR reads 0 and ignores writes");
+
+    public static readonly QemuDeviation UnmodelledRegistersHold = new(
+        "registers-hold-values",
+        "§13.4 (CTRL_EXT, FLA, FCAL, FCAH, FCT, FCTTV, TXCW, TIPG, FCRTL, FCRTH, RXDCTL, RSRPD, TIDV, TSPMT, RXCSUM)",
+        "these registers hold what is written, through the manual's field masks, so Linux's e1000_reg_test passes",
+        "reads 0 and ignores writes (its register test fails at FCAL 0x28)");
+
+    public static readonly QemuDeviation ExtraRegistersLive = new(
+        "extra-mac-registers-live",
+        "§13.4.35, §13.6, §13.8 (AIT, RDF*/TDF*, WUC, WUS, IPAV, IP4AT[0], IP6AT[0], WUPM[0], FFLT[0], FFMT[0], FFVT[0], PBM[0])",
+        "read and write as the manual's registers",
+        "QEMU 10.1+ reads 0 and ignores writes (a dead compat-flag gate)");
+
+    public static readonly QemuDeviation StatisticsClearOnRead = new(
+        "statistics-clear-on-read",
+        "§13.7 (all statistics registers)",
+        "every counter is read-only and clears when read; a 64-bit pair clears when its high half is read; FCRUC is a counter",
+        "MPC, RNBC, RFC, RJC, TSCTFC and the collision/flow-control/management counters never clear; QEMU 10.1+ reads 44 counters as 0");
+
+    public static readonly QemuDeviation DescriptorBaseAlignment = new(
+        "ring-base-low-bits",
+        "§13.4.25, §13.4.36 (RDBAL/TDBAL bits 3:0)",
+        "RDBAL and TDBAL bits 3:0 read 0",
+        "stores all 32 bits");
+
+    public static readonly QemuDeviation RahReservedBits = new(
+        "rah-reserved-bits",
+        "§13.5.3 RAH (AV 31, AS 17:16, address 15:0; Linux's reg test mask 0x8003FFFF)",
+        "RAH bits 30:18 read 0",
+        "stores all 32 bits");
+
+    public static readonly QemuDeviation PbaTxaReadOnly = new(
+        "pba-txa-computed",
+        "§13.4.16, Table 13-62",
+        "PBA.RXA (6:0) is writable; TXA (31:16) is read-only and reads 64 − RXA",
+        "stores all 32 bits");
+
+    public static readonly QemuDeviation ItrNoFloor = new(
+        "itr-no-floor",
+        "§13.4.18 ITR",
+        "ITR = 0 disables throttling; otherwise interrupts are at least ITR × 256 ns apart",
+        "always holds a second interrupt for at least 500 × 256 ns (128 µs), even with ITR = 0");
+
+    public static readonly QemuDeviation PhyRegisters = new(
+        "phy-register-set",
+        "§13.4.8, IEEE 802.3 clause 22 (PHY registers 7, 8, 15, 18, 19)",
+        "next page (7, 8), extended status (15) and interrupt enable/status (18, 19) exist",
+        "MDIC answers ERROR for them");
+
+    public static readonly QemuDeviation PhyResetRestartsAutoneg = new(
+        "phy-reset-restarts-autoneg",
+        "§11.1.3 (PHY_CTRL bit 15), §13.4.1 CTRL.PHY_RST",
+        "a PHY software reset with autonegotiation enabled restarts it; releasing CTRL.PHY_RST resets the PHY registers and restarts it",
+        "ignores both resets");
+
+    public static readonly QemuDeviation PhySpecificStatusFollowsLink = new(
+        "phy-specific-status-link",
+        "M88E1011 register 17 (PHY specific status)",
+        "the link and resolved bits (10, 11) follow the link",
+        "0xAC00 always, even with the link down");
+
+    public static readonly QemuDeviation LscOnLinkDrop = new(
+        "lsc-on-autoneg-link-drop",
+        "§13.4.17 ICR.LSC (set on every link change, up→down too)",
+        "restarting autonegotiation drops the link and raises LSC",
+        "drops the link without LSC");
+
+    public static readonly QemuDeviation NoTxqeWithoutTransmit = new(
+        "txqe-needs-transmit",
+        "§13.4.17 ICR.TXQE (set when the last descriptor of the queue has been used)",
+        "a TCTL or TDT write that transmits nothing raises no TXQE",
+        "raises TXQE after every TCTL or TDT write with TCTL.EN set, even with an empty ring");
+
+    public static IReadOnlyList<QemuDeviation> All { get; } =
+    [
+        CtrlRstResets,
+        IoBarWorks,
+        UnmodelledRegistersHold,
+        ExtraRegistersLive,
+        StatisticsClearOnRead,
+        DescriptorBaseAlignment,
+        RahReservedBits,
+        PbaTxaReadOnly,
+        ItrNoFloor,
+        PhyRegisters,
+        PhyResetRestartsAutoneg,
+        PhySpecificStatusFollowsLink,
+        LscOnLinkDrop,
+        NoTxqeWithoutTransmit,
+    ];
+
+    public static QemuDeviation? Find(string id)
+    {
+        foreach (QemuDeviation d in All)
+        {
+            if (d.Id == id)
+            {
+                return d;
+            }
+        }
+
+        return null;
+    }
+}

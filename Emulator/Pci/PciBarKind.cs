@@ -1,0 +1,8 @@
+namespace Emu.Emulator.Pci;
+
+public enum PciBarKind
+{
+    Memory32,
+    Io,
+    ExpansionRom,
+}

@@ -1,0 +1,140 @@
+using System.CommandLine;
+using System.Net.NetworkInformation;
+using Emu.Emulator.E1000;
+using Emu.Emulator.Machine;
+using Emu.Emulator.Qtest;
+using Microsoft.Extensions.Logging;
+
+namespace Emu.Host;
+
+/// <summary>The <c>emu</c> command: its sub-commands and options (System.CommandLine: POSIX options, --help).</summary>
+public static class EmuCommandLine
+{
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    {
+        var macOption = new Option<string?>("--mac")
+        {
+            Description = "MAC address of the e1000 (its EEPROM words 0-2), e.g. 52:54:00:12:34:56 (the default).",
+        };
+        var eepromOption = new Option<FileInfo?>("--eeprom")
+        {
+            Description = "Load the 64-word EEPROM image from FILE verbatim (firmware-fixtures/eeprom/ format); not with --mac.",
+        };
+        var logLevelOption = new Option<LogLevel>("--log-level")
+        {
+            Description = "Logging threshold on stderr: Trace, Debug, Information, Warning, Error, Critical or None.",
+            DefaultValueFactory = _ => LogLevel.Warning,
+        };
+
+        var qtest = new Command("qtest", "Serve QEMU's qtest protocol on stdin/stdout for a pc machine with an e1000 at 00:03.0.")
+        {
+            macOption,
+            eepromOption,
+            logLevelOption,
+        };
+        qtest.SetAction(parse =>
+        {
+            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            {
+                return 2;
+            }
+
+            using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
+            var machine = new PcMachine(options, loggers);
+            var server = new QtestServer(machine, stdout);
+            server.Run(stdin);
+            return 0;
+        });
+
+        var run = new Command("run", "Start a node's machine with its e1000, bring the link up in virtual time and report the device. (The driver and the IPv6 stack join it in later releases.)")
+        {
+            macOption,
+            eepromOption,
+            logLevelOption,
+        };
+        run.SetAction(parse =>
+        {
+            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            {
+                return 2;
+            }
+
+            using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
+            return DeviceReport.Run(new PcMachine(options, loggers), stdout);
+        });
+
+        var root = new RootCommand("Emu: a register-accurate Intel 82540EM (e1000) emulator, its Linux driver model and an IPv6 stack.")
+        {
+            qtest,
+            run,
+        };
+
+        ParseResult result = root.Parse(args);
+        return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    internal static bool TryBuildOptions(string? mac, FileInfo? eeprom, TextWriter stderr, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MachineOptions? options)
+    {
+        options = null;
+        if (mac is not null && eeprom is not null)
+        {
+            stderr.WriteLine("emu: --mac and --eeprom do not go together: an EEPROM image is loaded verbatim, its MAC included.");
+            return false;
+        }
+
+        PhysicalAddress address = MachineOptions.DefaultMac;
+        if (mac is not null && !TryParseMac(mac, out address))
+        {
+            stderr.WriteLine($"emu: --mac '{mac}' is not a MAC address (six hexadecimal bytes separated by ':' or '-').");
+            return false;
+        }
+
+        EepromImage? image = null;
+        if (eeprom is not null)
+        {
+            if (!eeprom.Exists)
+            {
+                stderr.WriteLine($"emu: --eeprom {eeprom.FullName}: no such file.");
+                return false;
+            }
+
+            if (!EepromImage.TryParse(File.ReadAllText(eeprom.FullName), out image, out string? error))
+            {
+                stderr.WriteLine($"emu: --eeprom {eeprom.FullName}: {error}.");
+                return false;
+            }
+        }
+
+        options = new MachineOptions { Mac = address, Eeprom = image };
+        return true;
+    }
+
+    internal static bool TryParseMac(string text, out PhysicalAddress address)
+    {
+        address = PhysicalAddress.None;
+        string[] parts = text.Split(':', '-');
+        if (parts.Length != 6)
+        {
+            return false;
+        }
+
+        byte[] bytes = new byte[6];
+        for (int i = 0; i < 6; i++)
+        {
+            if (parts[i].Length is 0 or > 2 || !byte.TryParse(parts[i], System.Globalization.NumberStyles.AllowHexSpecifier, null, out bytes[i]))
+            {
+                return false;
+            }
+        }
+
+        address = new PhysicalAddress(bytes);
+        return true;
+    }
+
+    private static ILoggerFactory CreateLoggers(LogLevel level, TextWriter stderr)
+        => LoggerFactory.Create(builder =>
+        {
+            builder.SetMinimumLevel(level);
+            builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        });
+}

@@ -1,0 +1,3 @@
+using Emu.Host;
+
+return EmuCommandLine.Run(args, Console.In, Console.Out, Console.Error);
