@@ -306,6 +306,9 @@ public sealed partial class E1000Device : PciFunction
     {
         switch (offset)
         {
+            case Status:
+                // §13.4.2: read-only.
+                break;
             case Ctrl:
                 WriteCtrl(value);
                 break;
