@@ -468,7 +468,8 @@ public sealed partial class E1000Device : PciFunction
         // The link drops while the PHY negotiates; §13.4.17: LSC reports every link change, this one included.
         bool wasUp = (_regs[Status >> 2] & StatusLu) != 0;
         LinkDown();
-        _autonegTimer.ArmIn(AutonegDurationNs);
+        // QEMU arms the timer on its millisecond clock: it fires 500 ms after the start of the current millisecond.
+        _autonegTimer.Arm(((Scheduler.Now / 1_000_000) * 1_000_000) + AutonegDurationNs);
         if (wasUp)
         {
             RaiseInterrupt(IcrLsc);

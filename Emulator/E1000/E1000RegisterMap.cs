@@ -27,7 +27,7 @@ public static class E1000RegisterMap
         new(Fcal, "FCAL", 0, 0xFFFF_FFFF, ReadWrite, "§13.4.9"),
         new(Fcah, "FCAH", 0, 0x0000_FFFF, ReadWrite, "§13.4.10"),
         new(Fct, "FCT", 0, 0x0000_FFFF, ReadWrite, "§13.4.11"),
-        new(Vet, "VET", 0x0000_8100, 0x0000_FFFF, ReadWrite, "§13.4.12"),
+        new(Vet, "VET", 0x0000_8100, 0x0000_FFFF, ReadWrite, "§13.4.12 (EtherType 15:0; Linux's reg test mask 0xFFFF)"),
         new(Icr, "ICR", 0, 0, Special, "§13.4.17"),
         // §13.4.18 ITR: INTERVAL 15:0 in 256 ns units; 31:16 reserved.
         new(Itr, "ITR", 0, 0x0000_FFFF, ReadWrite, "§13.4.18"),

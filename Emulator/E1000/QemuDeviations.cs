@@ -30,6 +30,12 @@ public static class QemuDeviations
         "read and write as the manual's registers",
         "QEMU 10.1+ reads 0 and ignores writes (a dead compat-flag gate)");
 
+    public static readonly QemuDeviation NotAn82540EmRegister = new(
+        "not-an-82540em-register",
+        "§13.3 register summary (SWSM 0x5B50 belongs to the 82571 and later)",
+        "SWSM is not decoded: reads 0, writes ignored",
+        "stores all 32 bits");
+
     public static readonly QemuDeviation StatisticsClearOnRead = new(
         "statistics-clear-on-read",
         "§13.7 (all statistics registers)",
@@ -48,6 +54,12 @@ public static class QemuDeviations
         "RAH bits 30:18 read 0",
         "stores all 32 bits");
 
+    public static readonly QemuDeviation VetReservedBits = new(
+        "vet-reserved-bits",
+        "§13.4.12 VET (EtherType 15:0; Linux's reg test mask 0x0000FFFF)",
+        "VET bits 31:16 read 0",
+        "stores all 32 bits (so Linux's register test would fail at VET too)");
+
     public static readonly QemuDeviation PbaTxaReadOnly = new(
         "pba-txa-computed",
         "§13.4.16, Table 13-62",
@@ -59,6 +71,12 @@ public static class QemuDeviations
         "§13.4.18 ITR",
         "ITR = 0 disables throttling; otherwise interrupts are at least ITR × 256 ns apart",
         "always holds a second interrupt for at least 500 × 256 ns (128 µs), even with ITR = 0");
+
+    public static readonly QemuDeviation DelayTimersAreNotThrottles = new(
+        "radv-tadv-not-throttles",
+        "§3.2.7.1, §13.4.31, §13.4.44 (RADV, TADV)",
+        "RADV and TADV delay the receive and transmit write-back interrupts; they do not space out interrupts raised by other causes",
+        "uses RADV × 4 or TADV × 4 (when smaller than ITR) as the minimum gap after an RXT0 or TXDW/TXQE edge, whatever raised it");
 
     public static readonly QemuDeviation PhyRegisters = new(
         "phy-register-set",
@@ -96,11 +114,14 @@ public static class QemuDeviations
         IoBarWorks,
         UnmodelledRegistersHold,
         ExtraRegistersLive,
+        NotAn82540EmRegister,
         StatisticsClearOnRead,
         DescriptorBaseAlignment,
         RahReservedBits,
+        VetReservedBits,
         PbaTxaReadOnly,
         ItrNoFloor,
+        DelayTimersAreNotThrottles,
         PhyRegisters,
         PhyResetRestartsAutoneg,
         PhySpecificStatusFollowsLink,

@@ -172,6 +172,11 @@ public sealed class PcMachine
 
     public uint ReadIo(ushort port, int size)
     {
+        if (IsUnalignedConfigAccess(port, size))
+        {
+            return 0;
+        }
+
         uint result = 0;
         int done = 0;
         while (done < size)
@@ -188,6 +193,11 @@ public sealed class PcMachine
 
     public void WriteIo(ushort port, int size, uint value)
     {
+        if (IsUnalignedConfigAccess(port, size))
+        {
+            return;
+        }
+
         int done = 0;
         while (done < size)
         {
@@ -246,13 +256,29 @@ public sealed class PcMachine
             }
         }
 
+        // Rising inputs first, then falling ones: when a PIRQ route moves, QEMU raises the new IRQ before lowering the old.
         for (int gsi = 0; gsi < InterruptController.GsiCount; gsi++)
         {
-            Interrupts.Set(gsi, irq[gsi] || _externalLevels[gsi]);
+            if (irq[gsi] || _externalLevels[gsi])
+            {
+                Interrupts.Set(gsi, true);
+            }
+        }
+
+        for (int gsi = 0; gsi < InterruptController.GsiCount; gsi++)
+        {
+            if (!irq[gsi] && !_externalLevels[gsi])
+            {
+                Interrupts.Set(gsi, false);
+            }
         }
     }
 
     // ---- Dispatch ----
+
+    /// <summary>QEMU's pc machine refuses a configuration-port access not aligned to its size: reads 0, writes dropped.</summary>
+    private static bool IsUnalignedConfigAccess(ushort port, int size)
+        => PciBus.Claims(port, size) && (port & (size - 1)) != 0;
 
     /// <summary>QEMU's memory_access_size: at most 4 bytes, no more than the address's alignment, a power of two.</summary>
     private static int ChunkSize(ulong address, int remaining)

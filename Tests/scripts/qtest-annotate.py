@@ -31,6 +31,7 @@ def rule(cmd):
         if off in (0x2800, 0x3800): return "ring-base-low-bits"
         if 0x5404 <= off < 0x5480 and off % 8 == 4: return "rah-reserved-bits"
         if off == 0x1000: return "pba-txa-computed"
+        if off == 0x38: return "vet-reserved-bits"
         if off == 0x5b50: return "not-an-82540em-register"
     return None
 
@@ -58,6 +59,12 @@ def main():
                 if ann is not None:
                     print(f"{path}:{n}: stale annotation dropped: {cmd}")
                     lines[n - 1] = cmd
+                continue
+            if ann is not None:
+                old_dev = ann.strip().split(" ", 1)[0][4:]
+                if ann.split(" emu=", 1)[1].strip() != b:
+                    print(f"{path}:{n}: Emu's answer changed under {old_dev}: {cmd}\n   now: {b}")
+                    lines[n - 1] = f"{cmd} #! dev={old_dev} emu={b}"
                 continue
             dev = rule(cmd) or default
             if dev is None:
