@@ -14,14 +14,17 @@ public static class EmuCommandLine
     {
         var macOption = new Option<string?>("--mac")
         {
+            HelpName = "MAC",
             Description = "MAC address of the e1000 (its EEPROM words 0-2), e.g. 52:54:00:12:34:56 (the default).",
         };
         var eepromOption = new Option<FileInfo?>("--eeprom")
         {
+            HelpName = "FILE",
             Description = "Load the 64-word EEPROM image from FILE verbatim (firmware-fixtures/eeprom/ format); not with --mac.",
         };
         var logLevelOption = new Option<LogLevel>("--log-level")
         {
+            HelpName = "LEVEL",
             Description = "Logging threshold on stderr: Trace, Debug, Information, Warning, Error, Critical or None.",
             DefaultValueFactory = _ => LogLevel.Warning,
         };
