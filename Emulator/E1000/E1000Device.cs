@@ -128,6 +128,66 @@ public sealed partial class E1000Device : PciFunction
         }
     }
 
+    /// <summary>A deep copy of the device's state (a snapshot).</summary>
+    public E1000State SaveState()
+    {
+        var state = new E1000State
+        {
+            EecdLatched = Eeprom.Latched,
+            EecdShiftIn = Eeprom.ShiftIn,
+            EecdBitsIn = Eeprom.BitsIn,
+            EecdOutputPosition = Eeprom.OutputPosition,
+            EecdReading = Eeprom.Reading,
+            IoAddr = IoAddr,
+            Carrier = Carrier,
+            IntxLevel = _intx,
+            ThrottleDeadline = _throttleTimer.Deadline,
+            AutonegDeadline = _autonegTimer.Deadline,
+        };
+        _regs.CopyTo(state.Registers, 0);
+        Phy.Registers.CopyTo(state.PhyRegisters, 0);
+        Eeprom.Image.Words.CopyTo(state.EepromWords);
+        Config.Bytes.CopyTo(state.PciConfig);
+        return state;
+    }
+
+    /// <summary>Puts a saved state back; timers are re-armed at their saved deadlines on this device's clock.</summary>
+    public void LoadState(E1000State state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Registers.Length != _regs.Length || state.PhyRegisters.Length != Phy.Registers.Length)
+        {
+            throw new ArgumentException("The saved state is not an 82540EM's.", nameof(state));
+        }
+
+        state.Registers.CopyTo(_regs, 0);
+        state.PhyRegisters.CopyTo(Phy.Registers, 0);
+        Eeprom.Image = EepromImage.FromWords(state.EepromWords);
+        Eeprom.Latched = state.EecdLatched;
+        Eeprom.ShiftIn = state.EecdShiftIn;
+        Eeprom.BitsIn = state.EecdBitsIn;
+        Eeprom.OutputPosition = state.EecdOutputPosition;
+        Eeprom.Reading = state.EecdReading;
+        Config.Load(state.PciConfig);
+        IoAddr = state.IoAddr;
+        Carrier = state.Carrier;
+        _intx = state.IntxLevel;
+        Rearm(_throttleTimer, state.ThrottleDeadline);
+        Rearm(_autonegTimer, state.AutonegDeadline);
+    }
+
+    private static void Rearm(VirtualTimer timer, long deadline)
+    {
+        if (deadline >= 0)
+        {
+            timer.Arm(deadline);
+        }
+        else
+        {
+            timer.Cancel();
+        }
+    }
+
     // ---- BAR access ----
 
     public override ulong BarRead(PciBar bar, ulong offset, int size)

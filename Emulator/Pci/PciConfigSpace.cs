@@ -45,6 +45,17 @@ public sealed class PciConfigSpace
 
     public byte GetByte(int offset) => _bytes[offset];
 
+    /// <summary>Replaces the whole space (a snapshot restore); the masks are the device's and stay.</summary>
+    public void Load(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length != Size)
+        {
+            throw new ArgumentException($"A configuration space has {Size} bytes.", nameof(bytes));
+        }
+
+        bytes.CopyTo(_bytes);
+    }
+
     public ushort GetWord(int offset) => BinaryPrimitives.ReadUInt16LittleEndian(_bytes.AsSpan(offset));
 
     public uint GetDword(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(_bytes.AsSpan(offset));

@@ -95,3 +95,28 @@ public sealed class QtestServerTests
         Assert.Equal("IRQ raise 11 | OK 500000000", emu.Send("clock_step"));
     }
 }
+
+/// <summary>Random garbage never kills the qtest server: every non-empty line gets exactly one reply.</summary>
+public sealed class QtestFuzzTests
+{
+    [Fact]
+    public void RandomLinesGetOneReplyEachAndNoException()
+    {
+        var random = new Random(7);
+        string[] words = ["outb", "outw", "outl", "inb", "inw", "inl", "readb", "readw", "readl", "readq", "writeb", "writew", "writel", "writeq", "read", "write", "memset", "b64read", "b64write", "clock_step", "clock_set", "irq_intercept_in", "irq_intercept_out", "set_irq_in", "endianness", "module_load", "0x", "0xfebc0000", "-1", "010", "ioapic", "0x10000", "", "AAAA", "0xffffffffffffffff", "99999999999999999999", "0xcf8", "0xcfc", "0x80001800"];
+        using var emu = new EmuQtestTarget();
+        for (int i = 0; i < 100_000; i++)
+        {
+            int n = random.Next(1, 6);
+            string line = string.Join(' ', Enumerable.Range(0, n).Select(_ => random.Next(8) == 0 ? random.Next().ToString("x", System.Globalization.CultureInfo.InvariantCulture) : words[random.Next(words.Length)]));
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            string reply = emu.Send(line);
+            string last = reply.Split(" | ")[^1];
+            Assert.True(last.StartsWith("OK", StringComparison.Ordinal) || last.StartsWith("FAIL", StringComparison.Ordinal) || last.StartsWith("ERR", StringComparison.Ordinal), $"'{line}' → '{reply}'");
+        }
+    }
+}
