@@ -172,7 +172,7 @@ public sealed class PcMachine
 
     public uint ReadIo(ushort port, int size)
     {
-        if (IsUnalignedConfigAccess(port, size))
+        if (IsRefusedPortAccess(port, size))
         {
             return 0;
         }
@@ -193,7 +193,7 @@ public sealed class PcMachine
 
     public void WriteIo(ushort port, int size, uint value)
     {
-        if (IsUnalignedConfigAccess(port, size))
+        if (IsRefusedPortAccess(port, size))
         {
             return;
         }
@@ -276,9 +276,12 @@ public sealed class PcMachine
 
     // ---- Dispatch ----
 
-    /// <summary>QEMU's pc machine refuses a configuration-port access not aligned to its size: reads 0, writes dropped.</summary>
-    private static bool IsUnalignedConfigAccess(ushort port, int size)
-        => PciBus.Claims(port, size) && (port & (size - 1)) != 0;
+    /// <summary>
+    /// Port accesses QEMU's pc machine refuses (reads 0, writes dropped): one on the configuration ports not aligned to
+    /// its size, and one running past port 0xFFFF.
+    /// </summary>
+    private static bool IsRefusedPortAccess(ushort port, int size)
+        => (PciBus.Claims(port, size) && (port & (size - 1)) != 0) || port + size > 0x1_0000;
 
     /// <summary>QEMU's memory_access_size: at most 4 bytes, no more than the address's alignment, a power of two.</summary>
     private static int ChunkSize(ulong address, int remaining)
