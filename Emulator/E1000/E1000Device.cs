@@ -35,6 +35,7 @@ public sealed partial class E1000Device : PciFunction
     private readonly VirtualTimer _throttleTimer;
     private readonly VirtualTimer _autonegTimer;
     private readonly ILogger _logger;
+    private readonly bool[] _dmaErrorLogged = new bool[Enum.GetValues<E1000DropReason>().Length];
     private bool _intx;
 
     public E1000Device(EventScheduler scheduler, EepromImage eeprom, ILogger? logger = null)
@@ -414,6 +415,26 @@ public sealed partial class E1000Device : PciFunction
             case Rdtr:
                 // §13.4.30: FPD (bit 31) forces the pending write-backs out and reads 0.
                 _regs[Rdtr >> 2] = value & row.WriteMask;
+                if ((value & RdtrFpd) != 0)
+                {
+                    FlushPacketDelay();
+                }
+
+                break;
+            case Rctl:
+                _regs[Rctl >> 2] = value;
+                DrainReceiveFifo();
+                break;
+            case Rdt:
+                // §13.4.29: new descriptors for the receive FIFO's waiting frames.
+                _regs[Rdt >> 2] = value & row.WriteMask;
+                DrainReceiveFifo();
+                break;
+            case Tctl:
+            case Tdt:
+                // §3.3.1: the transmit engine runs from TDH to TDT while TCTL.EN is set.
+                _regs[offset >> 2] = value & row.WriteMask;
+                ProcessTransmitRing();
                 break;
             default:
                 // RCTL, TCTL, RDT, TDT, ITR: stored through the mask; the receive and transmit engines read them.
@@ -580,6 +601,13 @@ public sealed partial class E1000Device : PciFunction
 
         LoadFromEeprom();
         _throttleTimer.Cancel();
+        _rdtrTimer?.Cancel();
+        _radvTimer?.Cancel();
+        _tidvTimer?.Cancel();
+        _tadvTimer?.Cancel();
+        FlushReceiveFifo();
+        _tx = default;
+        _context = default;
         _intx = false;
     }
 
@@ -628,6 +656,16 @@ public sealed partial class E1000Device : PciFunction
         }
     }
 
+    /// <summary>A configuration write; turning bus mastering on lets waiting frames move (§3.2.7.4).</summary>
+    public override void ConfigWrite(int offset, int size, uint value)
+    {
+        base.ConfigWrite(offset, size, value);
+        if (offset < PciConfigSpace.Command + 2 && offset + size > PciConfigSpace.Command && BusMasterEnabled)
+        {
+            DrainReceiveFifo();
+        }
+    }
+
     // ---- PCI configuration (as QEMU presents the function) ----
 
     private void InitConfigSpace()
@@ -657,5 +695,8 @@ public sealed partial class E1000Device : PciFunction
 
         [LoggerMessage(EventId = 2002, Level = LogLevel.Debug, Message = "e1000: autonegotiation complete, link up 1000 Mb/s full duplex")]
         public static partial void LinkUp(ILogger logger);
+
+        [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "e1000: DMA outside guest memory at 0x{Address:x} ({Reason}); counted, logged once per cause")]
+        public static partial void DmaOutsideMemory(ILogger logger, string reason, ulong address);
     }
 }

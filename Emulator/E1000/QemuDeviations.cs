@@ -108,6 +108,12 @@ public static class QemuDeviations
         "a TCTL or TDT write that transmits nothing raises no TXQE",
         "raises TXQE after every TCTL or TDT write with TCTL.EN set, even with an empty ring");
 
+    public static readonly QemuDeviation TxdLow = new(
+        "txd-low-raised",
+        "§13.4.42 TXDCTL.LWTHRESH, §13.4.17 ICR.TXD_LOW",
+        "TXD_LOW is raised when the descriptors left to process drop to 8 × LWTHRESH (with LWTHRESH = 0: when the queue empties)",
+        "never raises TXD_LOW");
+
     public static IReadOnlyList<QemuDeviation> All { get; } =
     [
         CtrlRstResets,
@@ -127,6 +133,7 @@ public static class QemuDeviations
         PhySpecificStatusFollowsLink,
         LscOnLinkDrop,
         NoTxqeWithoutTransmit,
+        TxdLow,
     ];
 
     public static QemuDeviation? Find(string id)

@@ -7,7 +7,7 @@ namespace Emu.Emulator.Machine;
 /// read as zeros), bounds-checked. Accessors return false for a range outside RAM instead of throwing, so a device's
 /// DMA engine can count the error.
 /// </summary>
-public sealed class GuestMemory
+public sealed class GuestMemory : IDmaMemory
 {
     public const int PageSize = 4096;
     private const int PageShift = 12;

@@ -31,7 +31,7 @@ public sealed class PcMachine
         HostBridge = new HostBridge();
         Piix3 = new Piix3();
         EepromImage eeprom = options.Eeprom ?? EepromImage.Default82540Em().WithMacAddress(options.Mac);
-        Nic = new E1000Device(Scheduler, eeprom, loggerFactory.CreateLogger("Emu.E1000"));
+        Nic = new E1000Device(Scheduler, eeprom, loggerFactory.CreateLogger("Emu.E1000")) { Dma = Memory };
         Bus.Attach(0, 0, HostBridge);
         Bus.Attach(1, 0, Piix3);
         Bus.Attach(options.NicSlot, 0, Nic);

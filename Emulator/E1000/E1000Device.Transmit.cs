@@ -1,0 +1,589 @@
+using System.Buffers.Binary;
+using Emu.Emulator.Machine;
+using static Emu.Emulator.E1000.E1000Bits;
+using static Emu.Emulator.E1000.E1000Reg;
+
+namespace Emu.Emulator.E1000;
+
+/// <summary>
+/// The transmit path (8254x manual §3.3–3.5): legacy, context and data descriptors fetched by DMA from TDH to TDT,
+/// packets gathered up to EOP, checksum insertion (legacy CSO/CSS/IC; POPTS IXSM/TXSM with the context), TCP
+/// segmentation for IPv4 and IPv6 (TCP or UDP), VLAN insertion, short-packet padding, write-back, TXDW with
+/// TIDV/TADV, TXQE and TXD_LOW, and MAC/PHY loopback.
+/// </summary>
+public sealed partial class E1000Device
+{
+    private const int TxDescriptorSize = 16;
+
+    /// <summary>§3.5: the header buffer the TSO engine replicates into every segment.</summary>
+    private const int TsoHeaderMax = 240;
+
+    /// <summary>§3.3.7: a non-TSO packet must be at least 80 bytes shorter than the transmit FIFO.</summary>
+    private const int TxFifoSlack = 80;
+
+    private readonly byte[] _txPacket = new byte[64 * 1024 + 256];
+    private readonly byte[] _txSegment = new byte[64 * 1024 + 256];
+    private readonly byte[] _txHeader = new byte[TsoHeaderMax];
+    private readonly List<(byte[] Buffer, int Length)> _loopback = [];
+    private TxPacketState _tx;
+    private TxContext _context;
+    private VirtualTimer? _tidvTimer;
+    private VirtualTimer? _tadvTimer;
+    private bool _transmitting;
+
+    /// <summary>Gathering state of the packet in progress (plain data: a snapshot carries it).</summary>
+    private struct TxPacketState
+    {
+        public int Length;
+        public bool Started;
+        public byte Popts;
+        public bool Tso;
+        public bool Oversize;
+        public bool LegacyChecksum;
+        public byte LegacyCss;
+        public byte LegacyCso;
+        public bool Vlan;
+        public ushort Special;
+        public int HeaderFilled;
+        public int TsoPayloadSent;
+        public int TsoSegments;
+        public uint TsoFirstSequence;
+        public ushort TsoFirstIpId;
+    }
+
+    /// <summary>The offload context set by the last context descriptor (§3.3.6); it persists across packets.</summary>
+    private struct TxContext
+    {
+        public byte Ipcss;
+        public byte Ipcso;
+        public ushort Ipcse;
+        public byte Tucss;
+        public byte Tucso;
+        public ushort Tucse;
+        public int PayloadLength;
+        public byte Tucmd;
+        public byte HeaderLength;
+        public ushort Mss;
+    }
+
+    /// <summary>Processes descriptors from TDH up to TDT (a TDT write, or TCTL.EN set); at most one ring per kick.</summary>
+    private void ProcessTransmitRing()
+    {
+        if ((_regs[Tctl >> 2] & TctlEn) == 0 || _transmitting || !DmaAllowed)
+        {
+            return;
+        }
+
+        uint count = _regs[Tdlen >> 2] / TxDescriptorSize;
+        uint head = _regs[Tdh >> 2];
+        uint tail = _regs[Tdt >> 2];
+        if (head == tail)
+        {
+            return;
+        }
+
+        if (count == 0 || head >= count || tail >= count)
+        {
+            Statistics.Drop(E1000DropReason.RingInvalid);
+            return;
+        }
+
+        _transmitting = true;
+        uint pendingBefore = (tail + count - head) % count;
+        ulong ringBase = ((ulong)_regs[Tdbah >> 2] << 32) | (_regs[Tdbal >> 2] & ~0xFu);
+        bool reported = false;
+        bool delayed = false;
+        int processed = 0;
+        Span<byte> descriptor = stackalloc byte[TxDescriptorSize];
+        while (head != tail && processed < count)
+        {
+            ulong address = ringBase + ((ulong)head * TxDescriptorSize);
+            if (!Dma!.TryRead(address, descriptor))
+            {
+                DmaError(E1000DropReason.TxDmaError, address);
+                break;
+            }
+
+            uint lower = BinaryPrimitives.ReadUInt32LittleEndian(descriptor[8..]);
+            ProcessTxDescriptor(descriptor, lower);
+            if ((lower & (TxdCmdRs | TxdCmdRps)) != 0)
+            {
+                // §3.3.3.2: status written back with DD; for IDE descriptors TXDW waits for TIDV.
+                byte sta = (byte)((descriptor[12] & 0xF0) | TxStatusDd);
+                if (!Dma.TryWrite(address + 12, new ReadOnlySpan<byte>(in sta)))
+                {
+                    DmaError(E1000DropReason.TxDmaError, address + 12);
+                }
+
+                bool ide = (lower & TxdCmdIde) != 0 && (_regs[Tidv >> 2] & 0xFFFF) != 0;
+                delayed |= ide;
+                reported |= !ide;
+            }
+
+            head = (head + 1) % count;
+            _regs[Tdh >> 2] = head;
+            processed++;
+        }
+
+        _transmitting = false;
+        uint causes = reported ? IcrTxdw : 0;
+        if (delayed)
+        {
+            TxTimers();
+            _tidvTimer!.ArmIn((_regs[Tidv >> 2] & 0xFFFF) * 1024L);
+            uint tadv = _regs[Tadv >> 2] & 0xFFFF;
+            if (tadv != 0 && !_tadvTimer!.IsPending)
+            {
+                _tadvTimer.ArmIn(tadv * 1024L);
+            }
+        }
+
+        if (processed > 0)
+        {
+            uint pendingAfter = (_regs[Tdt >> 2] + count - head) % count;
+            if (pendingAfter == 0)
+            {
+                // §13.4.17 TXQE: the last descriptor of the queue has been used.
+                causes |= IcrTxqe;
+            }
+
+            // §13.4.42 LWTHRESH: TXD_LOW when the descriptors left drop to 8 × LWTHRESH.
+            uint low = 8 * (_regs[Txdctl >> 2] >> 25);
+            if (pendingBefore > low && pendingAfter <= low)
+            {
+                causes |= IcrTxdLow;
+            }
+        }
+
+        if (causes != 0)
+        {
+            RaiseInterrupt(causes);
+        }
+
+        DeliverLoopback();
+    }
+
+    private void TxTimers()
+    {
+        _tidvTimer ??= Scheduler.CreateTimer("e1000 TIDV", OnTransmitDelayTimer);
+        _tadvTimer ??= Scheduler.CreateTimer("e1000 TADV", OnTransmitDelayTimer);
+    }
+
+    private void OnTransmitDelayTimer()
+    {
+        // §13.4.41/44: either timer's expiry writes back what accumulated and raises TXDW; the other stops.
+        _tidvTimer?.Cancel();
+        _tadvTimer?.Cancel();
+        RaiseInterrupt(IcrTxdw);
+    }
+
+    private void ProcessTxDescriptor(ReadOnlySpan<byte> d, uint lower)
+    {
+        if ((lower & TxdCmdDext) == 0)
+        {
+            ProcessLegacyDescriptor(d, lower);
+        }
+        else if ((lower & TxdDtypData) == 0 && ((lower >> 20) & 0xF) == 0)
+        {
+            ReadContext(d, lower);
+        }
+        else if (((lower >> 20) & 0xF) == 1)
+        {
+            ProcessDataDescriptor(d, lower);
+        }
+
+        // Other DTYP values are reserved: consumed and written back, nothing sent.
+    }
+
+    private void ReadContext(ReadOnlySpan<byte> d, uint lower)
+    {
+        _context = new TxContext
+        {
+            Ipcss = d[0],
+            Ipcso = d[1],
+            Ipcse = BinaryPrimitives.ReadUInt16LittleEndian(d[2..]),
+            Tucss = d[4],
+            Tucso = d[5],
+            Tucse = BinaryPrimitives.ReadUInt16LittleEndian(d[6..]),
+            PayloadLength = (int)(lower & 0xF_FFFF),
+            Tucmd = (byte)(lower >> 24),
+            HeaderLength = d[13],
+            Mss = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]),
+        };
+    }
+
+    private void ProcessLegacyDescriptor(ReadOnlySpan<byte> d, uint lower)
+    {
+        // §3.3.3: length 15:0, CSO byte 10, CMD byte 11, CSS byte 13, special bytes 14–15.
+        bool first = !_tx.Started;
+        _tx.Started = true;
+        if (first)
+        {
+            _tx.LegacyCss = d[13];
+        }
+
+        Gather(BinaryPrimitives.ReadUInt64LittleEndian(d), (int)(lower & 0xFFFF));
+        if ((lower & TxdCmdEop) != 0)
+        {
+            _tx.LegacyChecksum = (lower & TxdCmdIc) != 0;
+            _tx.LegacyCso = d[10];
+            _tx.Vlan = (lower & TxdCmdVle) != 0;
+            _tx.Special = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
+            FinishPacket();
+        }
+    }
+
+    private void ProcessDataDescriptor(ReadOnlySpan<byte> d, uint lower)
+    {
+        // §3.3.7: DTALEN 19:0, DCMD byte 11, POPTS byte 13 (first descriptor of a packet), special bytes 14–15.
+        bool first = !_tx.Started;
+        _tx.Started = true;
+        if (first)
+        {
+            _tx.Popts = d[13];
+            _tx.Tso = (lower & TxdCmdTse) != 0;
+            _tx.Vlan = (lower & TxdCmdVle) != 0;
+            _tx.Special = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
+            if (_tx.Tso)
+            {
+                StartTso();
+            }
+        }
+
+        ulong address = BinaryPrimitives.ReadUInt64LittleEndian(d);
+        int length = (int)(lower & 0xF_FFFF);
+        if (_tx.Tso)
+        {
+            GatherTso(address, length);
+        }
+        else
+        {
+            Gather(address, length);
+        }
+
+        if ((lower & TxdCmdEop) != 0)
+        {
+            if (!_tx.Tso)
+            {
+                // §3.3.7.1: for non-TSO packets VLE and special come from the EOP descriptor.
+                _tx.Vlan = (lower & TxdCmdVle) != 0;
+                _tx.Special = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
+                FinishPacket();
+            }
+            else
+            {
+                FinishTso();
+            }
+        }
+    }
+
+    private int TxPacketLimit() => Math.Max(0, ((int)((_regs[Pba >> 2] >> 16) & 0xFFFF) * 1024) - TxFifoSlack);
+
+    /// <summary>Appends a buffer to the packet; bytes past the transmit FIFO's limit mark it oversize.</summary>
+    private void Gather(ulong address, int length)
+    {
+        if (length == 0 || address == 0)
+        {
+            return;   // §3.3.3: a null address or zero length transfers nothing.
+        }
+
+        int limit = Math.Min(TxPacketLimit(), _txPacket.Length);
+        if (_tx.Oversize || _tx.Length + length > limit)
+        {
+            _tx.Oversize = true;
+            return;
+        }
+
+        if (!Dma!.TryRead(address, _txPacket.AsSpan(_tx.Length, length)))
+        {
+            DmaError(E1000DropReason.TxDmaError, address);
+            _tx.Oversize = true;
+            return;
+        }
+
+        _tx.Length += length;
+    }
+
+    private void FinishPacket()
+    {
+        TxPacketState packet = _tx;
+        _tx = default;
+        if (packet.Oversize)
+        {
+            Statistics.Drop(E1000DropReason.TxOversize);
+            return;
+        }
+
+        Span<byte> frame = _txPacket.AsSpan(0, packet.Length);
+        if (packet.LegacyChecksum && packet.LegacyCso + 1 < frame.Length && packet.LegacyCss < frame.Length)
+        {
+            // §3.3.3.1 legacy checksum: from CSS to the end of the packet, stored at CSO.
+            InsertChecksum(frame, packet.LegacyCss, 0, packet.LegacyCso);
+        }
+
+        if ((packet.Popts & TxPoptsTxsm) != 0)
+        {
+            InsertChecksum(frame, _context.Tucss, _context.Tucse, _context.Tucso);
+        }
+
+        if ((packet.Popts & TxPoptsIxsm) != 0)
+        {
+            InsertChecksum(frame, _context.Ipcss, _context.Ipcse, _context.Ipcso);
+        }
+
+        SendFrame(frame, packet.Vlan, packet.Special);
+    }
+
+    /// <summary>
+    /// One's-complement sum from <paramref name="start"/> to <paramref name="end"/> inclusive (0: the end of the
+    /// packet), including the field's seed, stored complemented at <paramref name="offset"/> (§3.3.6).
+    /// </summary>
+    private static void InsertChecksum(Span<byte> frame, int start, int end, int offset)
+    {
+        int stop = end == 0 || end >= frame.Length ? frame.Length : end + 1;
+        if (start >= stop || offset + 2 > frame.Length)
+        {
+            return;
+        }
+
+        ushort sum = InternetChecksum.Finish(InternetChecksum.Add(0, frame[start..stop]));
+        BinaryPrimitives.WriteUInt16BigEndian(frame[offset..], sum);
+    }
+
+    // ---- TCP segmentation (§3.5) ----
+
+    private void StartTso()
+    {
+        _tx.HeaderFilled = 0;
+        _tx.TsoPayloadSent = 0;
+        _tx.TsoSegments = 0;
+        if (_context.HeaderLength == 0 || _context.HeaderLength > TsoHeaderMax || _context.Mss == 0 || (_context.Tucmd & (TxdCmdTse >> 24)) == 0)
+        {
+            _tx.Oversize = true;   // an unusable context: the packet fails and counts in TSCTFC
+        }
+    }
+
+    private void GatherTso(ulong address, int length)
+    {
+        if (_tx.Oversize || length == 0 || address == 0)
+        {
+            return;
+        }
+
+        int offset = 0;
+        int headerLength = _context.HeaderLength;
+        while (offset < length)
+        {
+            if (_tx.HeaderFilled < headerLength)
+            {
+                int take = Math.Min(headerLength - _tx.HeaderFilled, length - offset);
+                if (!Dma!.TryRead(address + (ulong)offset, _txHeader.AsSpan(_tx.HeaderFilled, take)))
+                {
+                    DmaError(E1000DropReason.TxDmaError, address);
+                    _tx.Oversize = true;
+                    return;
+                }
+
+                _tx.HeaderFilled += take;
+                offset += take;
+                if (_tx.HeaderFilled == headerLength)
+                {
+                    _tx.TsoFirstSequence = (_context.Tucmd & (TxdTucmdTcp >> 24)) != 0 && _context.Tucss + 8 <= headerLength
+                        ? BinaryPrimitives.ReadUInt32BigEndian(_txHeader.AsSpan(_context.Tucss + 4))
+                        : 0;
+                    _tx.TsoFirstIpId = (_context.Tucmd & (TxdTucmdIp >> 24)) != 0 && _context.Ipcss + 6 <= headerLength
+                        ? BinaryPrimitives.ReadUInt16BigEndian(_txHeader.AsSpan(_context.Ipcss + 4))
+                        : (ushort)0;
+                    _tx.Length = 0;
+                }
+
+                continue;
+            }
+
+            int remaining = _context.PayloadLength - _tx.TsoPayloadSent - _tx.Length;
+            if (remaining <= 0)
+            {
+                // More data than PAYLEN: the context ends abnormally at EOP.
+                _tx.Oversize = true;
+                return;
+            }
+
+            int room = Math.Min(_context.Mss, remaining) - _tx.Length;
+            int chunk = Math.Min(room, length - offset);
+            if (!Dma!.TryRead(address + (ulong)offset, _txPacket.AsSpan(_tx.Length, chunk)))
+            {
+                DmaError(E1000DropReason.TxDmaError, address);
+                _tx.Oversize = true;
+                return;
+            }
+
+            _tx.Length += chunk;
+            offset += chunk;
+            if (_tx.Length == Math.Min(_context.Mss, remaining))
+            {
+                EmitSegment(last: _tx.TsoPayloadSent + _tx.Length == _context.PayloadLength);
+            }
+        }
+    }
+
+    private void FinishTso()
+    {
+        bool complete = !_tx.Oversize && _tx.HeaderFilled == _context.HeaderLength && _tx.Length == 0 && _tx.TsoPayloadSent == _context.PayloadLength;
+        _tx = default;
+        if (complete)
+        {
+            IncrementCounter(Tsctc);
+        }
+        else
+        {
+            // §3.5: a context that ends before (or after) its PAYLEN fails.
+            IncrementCounter(Tsctfc);
+            Statistics.Drop(E1000DropReason.TxTsoContextFailed);
+        }
+    }
+
+    /// <summary>Builds segment k: the header with its per-segment edits (§3.5.9), then the payload, then checksums.</summary>
+    private void EmitSegment(bool last)
+    {
+        int headerLength = _context.HeaderLength;
+        int payload = _tx.Length;
+        int total = headerLength + payload;
+        Span<byte> segment = _txSegment.AsSpan(0, total);
+        _txHeader.AsSpan(0, headerLength).CopyTo(segment);
+        _txPacket.AsSpan(0, payload).CopyTo(segment[headerLength..]);
+        int k = _tx.TsoSegments;
+        int ipcss = _context.Ipcss;
+        int tucss = _context.Tucss;
+        bool ipv4 = (_context.Tucmd & (TxdTucmdIp >> 24)) != 0;
+        bool tcp = (_context.Tucmd & (TxdTucmdTcp >> 24)) != 0;
+        if (ipv4 && ipcss + 20 <= headerLength)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(segment[(ipcss + 2)..], (ushort)(total - ipcss));
+            BinaryPrimitives.WriteUInt16BigEndian(segment[(ipcss + 4)..], (ushort)(_tx.TsoFirstIpId + k));
+        }
+        else if (!ipv4 && ipcss + 40 <= headerLength)
+        {
+            // RFC 8200 §3: the payload length excludes the 40-byte fixed header.
+            BinaryPrimitives.WriteUInt16BigEndian(segment[(ipcss + 4)..], (ushort)(total - ipcss - 40));
+        }
+
+        if (tcp && tucss + 20 <= headerLength)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(segment[(tucss + 4)..], _tx.TsoFirstSequence + (uint)(k * _context.Mss));
+            if (!last)
+            {
+                segment[tucss + 13] &= unchecked((byte)~0x09);   // FIN and PSH only on the last segment
+            }
+        }
+        else if (!tcp && tucss + 8 <= headerLength)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(segment[(tucss + 4)..], (ushort)(total - tucss));
+        }
+
+        if ((_tx.Popts & TxPoptsTxsm) != 0 && _context.Tucso + 2 <= total)
+        {
+            // The seed is the pseudo-header sum without the length (§3.5.4); add this segment's L4 length.
+            uint seed = BinaryPrimitives.ReadUInt16BigEndian(segment[_context.Tucso..]);
+            BinaryPrimitives.WriteUInt16BigEndian(segment[_context.Tucso..], (ushort)InternetChecksum.Fold(seed + (uint)(total - tucss)));
+            InsertChecksum(segment, tucss, _context.Tucse, _context.Tucso);
+        }
+
+        if ((_tx.Popts & TxPoptsIxsm) != 0 && ipv4 && _context.Ipcso + 2 <= total)
+        {
+            segment[_context.Ipcso] = 0;
+            segment[_context.Ipcso + 1] = 0;
+            InsertChecksum(segment, ipcss, _context.Ipcse, _context.Ipcso);
+        }
+
+        _tx.TsoSegments++;
+        _tx.TsoPayloadSent += payload;
+        _tx.Length = 0;
+        SendFrame(segment, _tx.Vlan, _tx.Special);
+    }
+
+    // ---- Out onto the wire ----
+
+    private void SendFrame(Span<byte> frame, bool vlan, ushort special)
+    {
+        Span<byte> tagged = frame;
+        if (vlan && (_regs[Ctrl >> 2] & CtrlVme) != 0 && frame.Length >= 12)
+        {
+            // §3.3.3 / §3.4: insert VET and the descriptor's special field after the addresses.
+            Span<byte> scratch = _txVlanScratch.AsSpan(0, frame.Length + 4);
+            frame[..12].CopyTo(scratch);
+            BinaryPrimitives.WriteUInt16BigEndian(scratch[12..], (ushort)_regs[Vet >> 2]);
+            BinaryPrimitives.WriteUInt16BigEndian(scratch[14..], special);
+            frame[12..].CopyTo(scratch[16..]);
+            tagged = scratch;
+        }
+
+        int length = tagged.Length;
+        if ((_regs[Tctl >> 2] & TctlPsp) != 0 && length < MinimumFrame)
+        {
+            // §13.4.33 PSP: pad to 64 bytes with the FCS.
+            Span<byte> padded = _txPadScratch.AsSpan(0, MinimumFrame);
+            tagged.CopyTo(padded);
+            padded[length..].Clear();
+            tagged = padded;
+            length = MinimumFrame;
+        }
+
+        CountTransmitted(tagged);
+        if (IsLoopback)
+        {
+            byte[] copy = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            tagged.CopyTo(copy);
+            _loopback.Add((copy, length));
+            return;
+        }
+
+        if (Wire is null)
+        {
+            Statistics.Drop(E1000DropReason.TxNoWire);
+            return;
+        }
+
+        Statistics.TxSent++;
+        Wire.ReceiveFrame(tagged);
+    }
+
+    private readonly byte[] _txVlanScratch = new byte[64 * 1024 + 256 + 4];
+    private readonly byte[] _txPadScratch = new byte[MinimumFrame];
+
+    /// <summary>MAC loopback (RCTL.LBM = 01, §13.4.22) or PHY loopback (PHY control bit 14): TX comes back to RX.</summary>
+    private bool IsLoopback => (_regs[Rctl >> 2] & RctlLbmMask) == RctlLbmMac || Phy.Loopback;
+
+    private void DeliverLoopback()
+    {
+        if (_loopback.Count == 0)
+        {
+            return;
+        }
+
+        foreach ((byte[] buffer, int length) in _loopback)
+        {
+            ReceiveFrameInternal(buffer.AsSpan(0, length), loopback: true);
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        _loopback.Clear();
+    }
+
+    private void CountTransmitted(ReadOnlySpan<byte> frame)
+    {
+        int wireLength = frame.Length + FcsLength;
+        IncrementCounter(Tpt);
+        IncrementCounter(Gptc);
+        AddCounter64(Totl, (ulong)wireLength);
+        AddCounter64(Gotcl, (ulong)wireLength);
+        IncrementCounter(SizeBucket(Ptc64, wireLength));
+        if (IsBroadcast(frame))
+        {
+            IncrementCounter(Bptc);
+        }
+        else if ((frame[0] & 1) != 0)
+        {
+            IncrementCounter(Mptc);
+        }
+    }
+}
