@@ -3,6 +3,7 @@ using System.Net.NetworkInformation;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Qtest;
+using Emu.Emulator.Wire;
 using Microsoft.Extensions.Logging;
 
 namespace Emu.Host;
@@ -29,10 +30,17 @@ public static class EmuCommandLine
             DefaultValueFactory = _ => LogLevel.Warning,
         };
 
+        var netdevOption = new Option<string?>("--netdev")
+        {
+            HelpName = "SPEC",
+            Description = "Connect the e1000's wire to a QEMU-style netdev: socket,listen=H:P | socket,connect=H:P | socket,udp=H:P,localaddr=H:P | stream,server=on|off,addr.type=inet|unix,... | dgram,local.type=...,remote.type=...",
+        };
+
         var qtest = new Command("qtest", "Serve QEMU's qtest protocol on stdin/stdout for a pc machine with an e1000 at 00:03.0.")
         {
             macOption,
             eepromOption,
+            netdevOption,
             logLevelOption,
         };
         qtest.SetAction(parse =>
@@ -42,10 +50,43 @@ public static class EmuCommandLine
                 return 2;
             }
 
+            NetdevSpec? spec = null;
+            string? netdevText = parse.GetValue(netdevOption);
+            if (netdevText is not null && !NetdevSpec.TryParse(netdevText, out spec, out string? netdevError))
+            {
+                stderr.WriteLine($"emu: --netdev '{netdevText}': {netdevError}.");
+                return 2;
+            }
+
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
             var machine = new PcMachine(options, loggers);
             var server = new QtestServer(machine, stdout);
-            server.Run(stdin);
+            if (spec is null)
+            {
+                server.Run(stdin);
+                return 0;
+            }
+
+            using var loop = new NodeLoop();
+            Netdev netdev;
+            try
+            {
+                netdev = Netdev.Start(spec, loop, loggers.CreateLogger("Emu.Netdev"));
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"emu: --netdev '{netdevText}': {e.Message}.");
+                return 2;
+            }
+
+            using (netdev)
+            {
+                machine.Nic.Wire = netdev;
+                netdev.Port = machine.Nic;
+                netdev.CarrierChanged = up => machine.Nic.SetCarrier(up);
+                server.Run(stdin, loop, netdev);
+            }
+
             return 0;
         });
 

@@ -114,6 +114,48 @@ public static class QemuDeviations
         "TXD_LOW is raised when the descriptors left to process drop to 8 × LWTHRESH (with LWTHRESH = 0: when the queue empties)",
         "never raises TXD_LOW");
 
+    public static readonly QemuDeviation RxFcsWritten = new(
+        "rx-fcs-written",
+        "§3.2.3 (the length includes the CRC bytes written to the buffer unless RCTL.SECRC)",
+        "the 4 FCS bytes (the frame's CRC-32, as the wire carried it) are written after the data; the length counts them",
+        "counts 4 bytes in the length but writes none");
+
+    public static readonly QemuDeviation RxPacketChecksum = new(
+        "rx-packet-checksum",
+        "§3.2.3.1 Packet Checksum, §13.4.47 RXCSUM.PCSS",
+        "the descriptor's packet checksum is the one's-complement sum of the stored bytes from PCSS",
+        "leaves the field as the guest wrote it");
+
+    public static readonly QemuDeviation ShortFramesPadded = new(
+        "rx-short-frames-padded",
+        "§3.2.1, IEEE 802.3 §4.2.3.3 (no good frame on a wire is shorter than 64 bytes)",
+        "a netdev frame shorter than 60 bytes is stored padded to 60 (64 with the FCS)",
+        "QEMU 8.0+ stores it short (a 42-byte frame gives length 46)");
+
+    public static readonly QemuDeviation RctlWriteNoStall = new(
+        "rctl-write-no-rx-stall",
+        "§13.4.22 RCTL (nothing delays reception after a write)",
+        "frames are received as soon as RCTL.EN is set and descriptors are free",
+        "holds received frames for 1000 ms of virtual time after every RCTL write");
+
+    public static readonly QemuDeviation FifoDropsInsteadOfBackPressure = new(
+        "rx-fifo-overrun",
+        "§3.2.7.4 (the 48 KB receive FIFO fills, then frames are dropped and counted in MPC with ICR.RXO)",
+        "frames that find no descriptor wait in a FIFO of PBA.RXA KB (RNBC); when it is full they are dropped (MPC, RXO)",
+        "queues them without limit and stops reading the socket; drops only during a flush");
+
+    public static readonly QemuDeviation TxPadding = new(
+        "tx-psp-padding",
+        "§13.4.33 TCTL.PSP (pad short packets to 64 bytes with the FCS)",
+        "with PSP set, frames shorter than 60 bytes leave padded to 60",
+        "sends them short");
+
+    public static readonly QemuDeviation NetdevCarrier = new(
+        "netdev-carrier",
+        "§13.4.2 STATUS.LU, §13.4.17 ICR.LSC (a pulled cable drops the link)",
+        "a stream netdev peer that disconnects takes the link down (STATUS.LU clear, LSC); a new connection brings it back after autonegotiation",
+        "keeps the NIC's link up and drops frames silently while disconnected");
+
     public static IReadOnlyList<QemuDeviation> All { get; } =
     [
         CtrlRstResets,
@@ -134,6 +176,13 @@ public static class QemuDeviations
         LscOnLinkDrop,
         NoTxqeWithoutTransmit,
         TxdLow,
+        RxFcsWritten,
+        RxPacketChecksum,
+        ShortFramesPadded,
+        RctlWriteNoStall,
+        FifoDropsInsteadOfBackPressure,
+        TxPadding,
+        NetdevCarrier,
     ];
 
     public static QemuDeviation? Find(string id)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Emu.Emulator.Machine;
+using Emu.Emulator.Wire;
 
 namespace Emu.Emulator.Qtest;
 
@@ -41,6 +42,51 @@ public sealed class QtestServer
         while (input.ReadLine() is { } line)
         {
             ProcessLine(line);
+            _output.Flush();
+        }
+    }
+
+    /// <summary>
+    /// Serves commands read by another thread while a netdev posts frames and carrier changes to the same
+    /// <paramref name="loop"/>: everything runs on this thread, in arrival order, as QEMU's main loop does.
+    /// </summary>
+    public void Run(TextReader input, NodeLoop loop, Netdev netdev)
+    {
+        var reader = new Thread(() =>
+        {
+            while (input.ReadLine() is { } line)
+            {
+                loop.Post(new LoopItem(LoopItemKind.Line, null, null, 0, line));
+            }
+
+            loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
+        })
+        {
+            IsBackground = true,
+            Name = "qtest stdin",
+        };
+        reader.Start();
+        while (true)
+        {
+            if (!loop.TryTake(Timeout.InfiniteTimeSpan, out LoopItem item))
+            {
+                continue;
+            }
+
+            switch (item.Kind)
+            {
+                case LoopItemKind.Line:
+                    ProcessLine(item.Text!);
+                    break;
+                case LoopItemKind.EndOfInput:
+                    _output.Flush();
+                    return;
+                default:
+                    netdev.Deliver(item);
+                    _machine.SyncInterrupts();
+                    break;
+            }
+
             _output.Flush();
         }
     }

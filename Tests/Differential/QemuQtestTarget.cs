@@ -18,7 +18,7 @@ public sealed class QemuQtestTarget : IQtestTarget
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
-    public QemuQtestTarget(string mac = "52:54:00:12:34:56", string extraArgs = "")
+    public QemuQtestTarget(string mac = "52:54:00:12:34:56", string? netdevSpec = null)
     {
         EnsureInstalled();
         var start = new ProcessStartInfo("bash")
@@ -29,9 +29,21 @@ public sealed class QemuQtestTarget : IQtestTarget
             UseShellExecute = false,
         };
         start.ArgumentList.Add(ScriptPath);
-        foreach (string arg in $"-accel qtest -machine pc,pit=off -qtest stdio -qtest-log none -display none -nodefaults -device e1000,addr=03.0,mac={mac} {extraArgs}".Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        foreach (string arg in "-accel qtest -machine pc,pit=off -qtest stdio -qtest-log none -display none -nodefaults".Split(' '))
         {
             start.ArgumentList.Add(arg);
+        }
+
+        start.ArgumentList.Add("-device");
+        if (netdevSpec is null)
+        {
+            start.ArgumentList.Add($"e1000,addr=03.0,mac={mac}");
+        }
+        else
+        {
+            start.ArgumentList.Add($"e1000,addr=03.0,mac={mac},netdev=n0");
+            start.ArgumentList.Add("-netdev");
+            start.ArgumentList.Add(netdevSpec.Replace("stream,", "stream,id=n0,", StringComparison.Ordinal));
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start QEMU");

@@ -26,14 +26,29 @@ public sealed class QtestDifferentialTests
     public void EmuAnswersAsQemuApartFromNamedDeviations(string script)
     {
         QtestScript loaded = QtestScript.Load(script);
-        using var qemu = new QemuQtestTarget();
-        using var emu = new EmuQtestTarget();
+        using var qemuPeer = loaded.NeedsNetdev ? new QtestPeer() : null;
+        using var emuPeer = loaded.NeedsNetdev ? new QtestPeer() : null;
+        using var qemu = new QemuQtestTarget(netdevSpec: qemuPeer?.ClientSpec);
+        using IQtestTarget emu = loaded.NeedsNetdev ? new EmuProcessQtestTarget("--netdev", emuPeer!.ClientSpec) : new EmuQtestTarget();
+        qemuPeer?.WaitForConnection(TimeSpan.FromSeconds(30));
+        emuPeer?.WaitForConnection(TimeSpan.FromSeconds(30));
         var failures = new StringBuilder();
         int failureCount = 0;
         foreach (QtestStep step in loaded.Steps)
         {
-            string expected = qemu.Send(step.Command);
-            string actual = emu.Send(step.Command);
+            string expected;
+            string actual;
+            if (step.IsDirective)
+            {
+                expected = Directive(step.Command, qemu, qemuPeer!);
+                actual = Directive(step.Command, emu, emuPeer!);
+            }
+            else
+            {
+                expected = qemu.Send(step.Command);
+                actual = emu.Send(step.Command);
+            }
+
             string? problem = null;
             if (step.Deviation is null)
             {
@@ -51,14 +66,53 @@ public sealed class QtestDifferentialTests
                 problem = $"deviation {step.Deviation.Id} is stale: QEMU now answers as Emu does ({actual}); drop the annotation";
             }
 
-            if (problem is not null && ++failureCount <= 10)
+            if (problem is not null && ++failureCount <= 200)
             {
                 failures.Append(script).Append(".qtest:").Append(step.Line).Append(": ").AppendLine(step.Command)
                     .Append("      ").AppendLine(problem);
             }
         }
 
-        Assert.True(failureCount == 0, $"{failureCount} answers differ (first 10 shown):\n{failures}");
+        Assert.True(failureCount == 0, $"{failureCount} answers differ (first 200 shown):\n{failures}");
+    }
+
+    private static readonly TimeSpan s_wireTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Runs a wire directive against one target and its peer; returns what is compared.</summary>
+    private static string Directive(string directive, IQtestTarget target, QtestPeer peer)
+    {
+        if (directive.StartsWith("send ", StringComparison.Ordinal))
+        {
+            peer.Send(Convert.FromHexString(directive[5..].Trim()));
+            return "sent";
+        }
+
+        if (directive == "recv")
+        {
+            byte[]? frame = peer.Receive(s_wireTimeout);
+            return frame is null ? "no frame" : Convert.ToHexStringLower(frame);
+        }
+
+        // wait COMMAND == REPLY: poll a side-effect-free command until it answers REPLY, keeping the IRQ lines seen.
+        string[] parts = directive[5..].Split(" == ", 2);
+        var irqs = new List<string>();
+        var deadline = DateTime.UtcNow + s_wireTimeout;
+        while (true)
+        {
+            string[] lines = target.Send(parts[0].Trim()).Split(" | ");
+            irqs.AddRange(lines[..^1]);
+            if (lines[^1] == parts[1].Trim())
+            {
+                return irqs.Count == 0 ? "reached" : "reached | " + string.Join(" | ", irqs);
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                return $"timed out at {lines[^1]}";
+            }
+
+            Thread.Sleep(2);
+        }
     }
 
     [Fact]
