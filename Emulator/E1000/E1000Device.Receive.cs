@@ -38,6 +38,9 @@ public sealed partial class E1000Device : IFrameSink
     /// <summary>What the device dropped and why, beside the manual's statistics.</summary>
     public E1000Statistics Statistics { get; } = new();
 
+    /// <summary>Sees every frame at the port (a capture), with the counter that dropped it, if one did.</summary>
+    public IPacketTap? Tap { get; set; }
+
     /// <summary>Frames waiting in the receive FIFO for descriptors.</summary>
     public int RxFifoFrames => _rxFifo.Count;
 
@@ -51,13 +54,13 @@ public sealed partial class E1000Device : IFrameSink
         uint rctl = _regs[Rctl >> 2];
         if (!loopback && (_regs[Status >> 2] & StatusLu) == 0)
         {
-            Statistics.Drop(E1000DropReason.RxLinkDown);
+            DropReceived(frame, E1000DropReason.RxLinkDown);
             return;
         }
 
         if ((rctl & RctlEn) == 0)
         {
-            Statistics.Drop(E1000DropReason.RxDisabled);
+            DropReceived(frame, E1000DropReason.RxDisabled);
             return;
         }
 
@@ -68,9 +71,9 @@ public sealed partial class E1000Device : IFrameSink
         int limit = (rctl & RctlLpe) != 0 ? 16384 : 1522;
         if (wireLength > limit && (rctl & RctlSbp) == 0)
         {
-            IncrementCounter(0x40AC);   // ROC
+            IncrementCounter(Roc);
             IncrementCounter(0x4040);   // RLEC
-            Statistics.Drop(E1000DropReason.RxOversize);
+            DropReceived(frame, E1000DropReason.RxOversize);
             return;
         }
 
@@ -79,7 +82,7 @@ public sealed partial class E1000Device : IFrameSink
         padded[frame.Length..].Clear();
         if (!PassesFilters(padded))
         {
-            Statistics.Drop(E1000DropReason.RxFiltered);
+            DropReceived(frame, E1000DropReason.RxFiltered);
             return;
         }
 
@@ -91,9 +94,14 @@ public sealed partial class E1000Device : IFrameSink
         {
             // §3.2.7.4: no room in the FIFO: the frame is lost, MPC counts it and RXO is raised.
             IncrementCounter(Mpc);
-            Statistics.Drop(E1000DropReason.RxFifoOverrun);
+            DropReceived(frame, E1000DropReason.RxFifoOverrun);
             RaiseInterrupt(IcrRxo);
             return;
+        }
+
+        if (!loopback)
+        {
+            Tap?.Tap(frame, outbound: false, dropReason: null);
         }
 
         byte[] stored = ArrayPool<byte>.Shared.Rent(length);
@@ -146,6 +154,21 @@ public sealed partial class E1000Device : IFrameSink
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private void DropReceived(ReadOnlySpan<byte> frame, E1000DropReason reason)
+    {
+        Statistics.Drop(reason);
+        Tap?.Tap(frame, outbound: false, DropCounterName(reason));
+    }
+
+    /// <summary>The hardware statistic a drop shows in, where the manual has one, and Emu's own counter name.</summary>
+    public static string DropCounterName(E1000DropReason reason) => reason switch
+    {
+        E1000DropReason.RxFifoOverrun => "MPC (RxFifoOverrun)",
+        E1000DropReason.RxOversize => "ROC (RxOversize)",
+        E1000DropReason.TxTsoContextFailed => "TSCTFC (TxTsoContextFailed)",
+        _ => reason.ToString(),
+    };
 
     private void FlushReceiveFifo()
     {

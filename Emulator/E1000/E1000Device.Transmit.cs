@@ -540,9 +540,11 @@ public sealed partial class E1000Device
         if (Wire is null)
         {
             Statistics.Drop(E1000DropReason.TxNoWire);
+            Tap?.Tap(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire));
             return;
         }
 
+        Tap?.Tap(tagged, outbound: true, dropReason: null);
         Statistics.TxSent++;
         Wire.ReceiveFrame(tagged);
     }

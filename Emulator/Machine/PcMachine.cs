@@ -18,14 +18,13 @@ public sealed class PcMachine
     private readonly bool[] _externalLevels = new bool[InterruptController.GsiCount];
     private readonly List<(PciFunction Function, PciBar Bar)> _memoryBars = [];
     private readonly List<(PciFunction Function, PciBar Bar)> _ioBars = [];
-    private readonly ILogger _logger;
 
-    public PcMachine(MachineOptions? options = null, ILoggerFactory? loggerFactory = null)
+    /// <param name="scheduler">The event loop's clock; nodes on one in-process wire may share it (DESIGN.md).</param>
+    public PcMachine(MachineOptions? options = null, ILoggerFactory? loggerFactory = null, EventScheduler? scheduler = null)
     {
         options ??= new MachineOptions();
         loggerFactory ??= NullLoggerFactory.Instance;
-        _logger = loggerFactory.CreateLogger("Emu.Machine");
-        Scheduler = new EventScheduler();
+        Scheduler = scheduler ?? new EventScheduler();
         Memory = new GuestMemory(options.RamSize);
         Bus = new PciBus();
         HostBridge = new HostBridge();

@@ -54,6 +54,11 @@ public sealed record NetdevSpec(string Text, NetdevKind Kind, bool Server, Netde
     private static string? ParseSocket(string text, Dictionary<string, string> o, out NetdevSpec? spec)
     {
         spec = null;
+        if (o.ContainsKey("mcast") || o.ContainsKey("fd"))
+        {
+            return "socket,mcast= and socket,fd= are not supported (use listen=, connect=, udp= or a stream/dgram netdev)";
+        }
+
         string? unknown = Unknown(o, "listen", "connect", "udp", "localaddr");
         if (unknown is not null)
         {
@@ -63,7 +68,7 @@ public sealed record NetdevSpec(string Text, NetdevKind Kind, bool Server, Netde
         int modes = (o.ContainsKey("listen") ? 1 : 0) + (o.ContainsKey("connect") ? 1 : 0) + (o.ContainsKey("udp") ? 1 : 0);
         if (modes != 1)
         {
-            return o.ContainsKey("mcast") ? "socket,mcast= is not supported" : "socket needs exactly one of listen=, connect= or udp=";
+            return "socket needs exactly one of listen=, connect= or udp=";
         }
 
         if (o.TryGetValue("listen", out string? listen))
