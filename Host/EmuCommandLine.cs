@@ -36,11 +36,25 @@ public static class EmuCommandLine
             Description = "Connect the e1000's wire to a QEMU-style netdev: socket,listen=H:P | socket,connect=H:P | socket,udp=H:P,localaddr=H:P | stream,server=on|off,addr.type=inet|unix,... | dgram,local.type=...,remote.type=...",
         };
 
+        var pcapOption = new Option<FileInfo?>("--pcap")
+        {
+            HelpName = "FILE",
+            Description = "Capture the e1000's port to FILE (pcapng: virtual-clock timestamps, directions, dropped frames with the counter that dropped them).",
+        };
+        var pcapFormatOption = new Option<CaptureFormat>("--pcap-format")
+        {
+            HelpName = "FORMAT",
+            Description = "PcapNg (default) or Pcap (classic libpcap, nanosecond timestamps; drops are left out).",
+            DefaultValueFactory = _ => CaptureFormat.PcapNg,
+        };
+
         var qtest = new Command("qtest", "Serve QEMU's qtest protocol on stdin/stdout for a pc machine with an e1000 at 00:03.0.")
         {
             macOption,
             eepromOption,
             netdevOption,
+            pcapOption,
+            pcapFormatOption,
             logLevelOption,
         };
         qtest.SetAction(parse =>
@@ -61,6 +75,24 @@ public static class EmuCommandLine
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
             var machine = new PcMachine(options, loggers);
             var server = new QtestServer(machine, stdout);
+            FileInfo? pcap = parse.GetValue(pcapOption);
+            PacketCapture? capture = null;
+            if (pcap is not null)
+            {
+                try
+                {
+                    capture = PacketCapture.Create(pcap.FullName, machine.Scheduler, parse.GetValue(pcapFormatOption));
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    stderr.WriteLine($"emu: --pcap {pcap.FullName}: {e.Message}");
+                    return 2;
+                }
+
+                machine.Nic.Tap = capture;
+            }
+
+            using PacketCapture? ownedCapture = capture;
             if (spec is null)
             {
                 server.Run(stdin);
