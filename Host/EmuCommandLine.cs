@@ -143,6 +143,7 @@ public static class EmuCommandLine
         {
             qtest,
             run,
+            Bench.BenchCommand.Create(stdout),
         };
 
         ParseResult result = root.Parse(args);

@@ -228,7 +228,7 @@ public sealed class PcMachine
     public void SyncInterrupts()
     {
         Span<bool> pirq = stackalloc bool[4];
-        foreach ((int devfn, PciFunction function) in Bus.Functions)
+        foreach ((int devfn, PciFunction function) in Bus.Attached)
         {
             bool level = function.IntxLevel;
             ushort status = function.Config.GetWord(PciConfigSpace.Status);

@@ -10,7 +10,11 @@ public sealed class PciBus
     public const ushort ConfigDataPort = 0xCFC;
 
     private readonly PciFunction?[] _functions = new PciFunction?[256];
+    private (int DevFn, PciFunction Function)[] _attached = [];
     private uint _configAddress;
+
+    /// <summary>The attached functions in device/function order, without allocating (the interrupt sync walks it per access).</summary>
+    public ReadOnlySpan<(int DevFn, PciFunction Function)> Attached => _attached;
 
     public IEnumerable<(int DevFn, PciFunction Function)> Functions
     {
@@ -42,6 +46,8 @@ public sealed class PciBus
         }
 
         _functions[devfn] = pciFunction;
+        _attached = [.. _attached, (devfn, pciFunction)];
+        Array.Sort(_attached, (x, y) => x.DevFn.CompareTo(y.DevFn));
     }
 
     public PciFunction? Find(int device, int function) => _functions[(device << 3) | function];

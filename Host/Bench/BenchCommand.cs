@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+
+namespace Emu.Host.Bench;
+
+/// <summary><c>emu bench device</c>: runs the device benchmark for each frame size and prints a table.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var frames = new Option<long>("--frames")
+        {
+            HelpName = "N",
+            Description = "Frames to measure per size (after a warm-up of N / 10).",
+            DefaultValueFactory = _ => 2_000_000,
+        };
+        var sizes = new Option<int[]>("--sizes")
+        {
+            HelpName = "BYTES",
+            Description = "Frame sizes without the FCS (60 is a 64-byte frame on the wire).",
+            DefaultValueFactory = _ => [60, 1514],
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var device = new Command("device", "Frames/s through TX ring → in-process wire → RX ring of two e1000s, and bytes allocated per frame.")
+        {
+            frames,
+            sizes,
+        };
+        device.SetAction(parse =>
+        {
+            long n = parse.GetValue(frames);
+            int[] sizeList = parse.GetValue(sizes) ?? [60, 1514];
+            if (n <= 0 || sizeList.Any(s => s is < 60 or > 1514))
+            {
+                stdout.WriteLine("emu bench: --frames must be positive and --sizes between 60 and 1514.");
+                return 2;
+            }
+
+            var results = new List<BenchResult>();
+            foreach (int size in sizeList)
+            {
+                var bench = new DeviceBench(size);
+                bench.Run(Math.Max(n / 10, 1024));
+                results.Add(bench.Run(n));
+            }
+
+            Print(results, stdout);
+            return results.All(r => r.Drops == 0) ? 0 : 1;
+        });
+        return new Command("bench", "Measure performance (never by timed unit tests).") { device };
+    }
+
+    public static void Print(IReadOnlyList<BenchResult> results, TextWriter writer)
+    {
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = Math.Max(console.Profile.Width, 132);
+        var table = new Table().Title("emu bench device: TX ring → wire → RX ring (one core, virtual time)");
+        table.AddColumn("frame (bytes, +FCS)");
+        table.AddColumn(new TableColumn("frames").RightAligned());
+        table.AddColumn(new TableColumn("seconds").RightAligned());
+        table.AddColumn(new TableColumn("Mpps").RightAligned());
+        table.AddColumn(new TableColumn("Gbit/s").RightAligned());
+        table.AddColumn(new TableColumn("of 1 GbE line rate").RightAligned());
+        table.AddColumn(new TableColumn("bytes allocated/frame").RightAligned());
+        table.AddColumn(new TableColumn("drops").RightAligned());
+        var c = CultureInfo.InvariantCulture;
+        foreach (BenchResult r in results)
+        {
+            table.AddRow(
+                (r.FrameLength + 4).ToString(c),
+                r.Frames.ToString("N0", c),
+                r.Elapsed.TotalSeconds.ToString("F3", c),
+                (r.FramesPerSecond / 1e6).ToString("F3", c),
+                (r.FramesPerSecond * (r.FrameLength + 4) * 8 / 1e9).ToString("F2", c),
+                r.GigabitLineRateFraction.ToString("P0", c),
+                r.BytesAllocatedPerFrame.ToString("F2", c),
+                r.Drops.ToString(c));
+        }
+
+        console.Write(table);
+    }
+}

@@ -1,0 +1,34 @@
+using Emu.Host.Bench;
+
+namespace Emu.Tests.Host;
+
+/// <summary>
+/// The benchmark's workload is checked here for what does not depend on the machine's speed: every frame arrives, and
+/// the steady-state packet path allocates nothing (DESIGN.md performance rules). Speed is `emu bench`'s business.
+/// </summary>
+public sealed class BenchTests
+{
+    [Theory]
+    [InlineData(60)]
+    [InlineData(1514)]
+    public void SteadyStateMovesEveryFrameWithoutAllocating(int size)
+    {
+        var bench = new DeviceBench(size);
+        bench.Run(20_000);
+        BenchResult result = bench.Run(50_000);
+        Assert.Equal(50_016, result.Frames);   // whole batches of 32
+        Assert.Equal(0, result.Drops);
+        Assert.Equal(0.0, result.BytesAllocatedPerFrame);
+    }
+
+    [Fact]
+    public void TableNamesTheFigures()
+    {
+        var writer = new StringWriter();
+        BenchCommand.Print([new BenchResult(60, 1000, 0, TimeSpan.FromMilliseconds(1), 0)], writer);
+        string table = writer.ToString();
+        Assert.Contains("Mpps", table);
+        Assert.Contains("bytes allocated/frame", table);
+        Assert.Contains("1.000", table);
+    }
+}
