@@ -18,32 +18,30 @@ public sealed class QemuQtestTarget : IQtestTarget
     private readonly Process _process;
     private readonly StringBuilder _stderr = new();
 
+    /// <summary>The QEMU 11 oracle; with <paramref name="netdevSpec"/> its e1000 is on that netdev (id n0).</summary>
     public QemuQtestTarget(string mac = "52:54:00:12:34:56", string? netdevSpec = null)
+        : this("bash", OracleArgs(mac, netdevSpec), oracle: true)
     {
-        EnsureInstalled();
-        var start = new ProcessStartInfo("bash")
+    }
+
+    /// <summary>Any QEMU command line that serves qtest on stdio.</summary>
+    public QemuQtestTarget(string program, IReadOnlyList<string> args, bool oracle)
+    {
+        if (oracle)
+        {
+            EnsureInstalled();
+        }
+
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(ScriptPath);
-        foreach (string arg in "-accel qtest -machine pc,pit=off -qtest stdio -qtest-log none -display none -nodefaults".Split(' '))
+        foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
-        }
-
-        start.ArgumentList.Add("-device");
-        if (netdevSpec is null)
-        {
-            start.ArgumentList.Add($"e1000,addr=03.0,mac={mac}");
-        }
-        else
-        {
-            start.ArgumentList.Add($"e1000,addr=03.0,mac={mac},netdev=n0");
-            start.ArgumentList.Add("-netdev");
-            start.ArgumentList.Add(netdevSpec.Replace("stream,", "stream,id=n0,", StringComparison.Ordinal));
         }
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start QEMU");
@@ -57,6 +55,32 @@ public sealed class QemuQtestTarget : IQtestTarget
         _process.BeginErrorReadLine();
         _process.StandardInput.NewLine = "\n";
         _process.StandardInput.AutoFlush = true;
+    }
+
+    /// <summary>A netdev spec with QEMU's id=n0 inserted after its type.</summary>
+    public static string WithId(string netdevSpec)
+    {
+        int comma = netdevSpec.IndexOf(',', StringComparison.Ordinal);
+        return comma < 0 ? netdevSpec + ",id=n0" : netdevSpec[..comma] + ",id=n0" + netdevSpec[comma..];
+    }
+
+    private static List<string> OracleArgs(string mac, string? netdevSpec)
+    {
+        var args = new List<string> { ScriptPath };
+        args.AddRange("-accel qtest -machine pc,pit=off -qtest stdio -qtest-log none -display none -nodefaults".Split(' '));
+        args.Add("-device");
+        if (netdevSpec is null)
+        {
+            args.Add($"e1000,addr=03.0,mac={mac}");
+        }
+        else
+        {
+            args.Add($"e1000,addr=03.0,mac={mac},netdev=n0");
+            args.Add("-netdev");
+            args.Add(WithId(netdevSpec));
+        }
+
+        return args;
     }
 
     public static string ScriptPath => Path.Combine(AppContext.BaseDirectory, "scripts", "qemu11.sh");

@@ -87,6 +87,12 @@ public sealed class QtestDifferentialTests
             return "sent";
         }
 
+        if (directive == "disconnect")
+        {
+            peer.Disconnect(s_wireTimeout);
+            return "reconnected";
+        }
+
         if (directive == "recv")
         {
             byte[]? frame = peer.Receive(s_wireTimeout);

@@ -28,7 +28,7 @@ public sealed class QtestPeer : IDisposable
     public string SocketPath { get; }
 
     /// <summary>The netdev spec a target uses to reach this peer.</summary>
-    public string ClientSpec => $"stream,server=off,addr.type=unix,addr.path={SocketPath}";
+    public string ClientSpec => $"stream,server=off,addr.type=unix,addr.path={SocketPath},reconnect-ms=100";
 
     public void WaitForConnection(TimeSpan timeout)
     {
@@ -41,6 +41,15 @@ public sealed class QtestPeer : IDisposable
         _peer = accept.Result;
         _reader = new Thread(ReadLoop) { IsBackground = true, Name = "qtest peer" };
         _reader.Start();
+    }
+
+    /// <summary>Pulls the cable: closes the connection, then waits for the target to reconnect.</summary>
+    public void Disconnect(TimeSpan timeout)
+    {
+        _peer!.Shutdown(SocketShutdown.Both);
+        _peer.Dispose();
+        _reader?.Join(TimeSpan.FromSeconds(2));
+        WaitForConnection(timeout);
     }
 
     public void Send(byte[] frame)

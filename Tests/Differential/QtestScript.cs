@@ -10,7 +10,8 @@ namespace Emu.Tests.Differential;
 /// Lines starting <c>#&gt; </c> are directives for the harness's wire peer, in scripts that start with
 /// <c>#&gt; netdev</c>: <c>#&gt; send HEX</c> (the peer sends a frame), <c>#&gt; wait COMMAND == REPLY</c> (repeat a
 /// side-effect-free command until it answers REPLY; the IRQ lines seen meanwhile are compared), <c>#&gt; recv</c> (the
-/// next frame each target transmits; the two must match, or carry an annotation).
+/// next frame each target transmits; the two must match, or carry an annotation), <c>#&gt; disconnect</c> (the peer
+/// closes the connection and waits for the target to reconnect).
 /// </summary>
 public sealed class QtestScript
 {
@@ -65,7 +66,7 @@ public sealed class QtestScript
                     continue;
                 }
 
-                if (!directive.StartsWith("send ", StringComparison.Ordinal) && !directive.StartsWith("wait ", StringComparison.Ordinal) && directive != "recv")
+                if (!directive.StartsWith("send ", StringComparison.Ordinal) && !directive.StartsWith("wait ", StringComparison.Ordinal) && directive != "recv" && directive != "disconnect")
                 {
                     throw new FormatException($"{path}:{i + 1}: unknown directive '{directive}'");
                 }
