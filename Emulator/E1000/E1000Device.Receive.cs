@@ -289,9 +289,11 @@ public sealed partial class E1000Device : IFrameSink
             bool last = offset >= stored.Length;
             BinaryPrimitives.WriteUInt16LittleEndian(descriptor[8..], (ushort)slice);
             BinaryPrimitives.WriteUInt16LittleEndian(descriptor[10..], first ? packetChecksum : (ushort)0);
-            descriptor[12] = (byte)(RxStatusDd | (last ? RxStatusEop | status : 0));
+            // §3.2.3: status and errors are valid in the EOP descriptor only; the earlier ones carry DD and, as QEMU
+            // writes them, VP and the VLAN tag (the manual leaves their contents open).
+            descriptor[12] = (byte)(RxStatusDd | (last ? RxStatusEop | status : status & RxStatusVp));
             descriptor[13] = last ? errors : (byte)0;
-            BinaryPrimitives.WriteUInt16LittleEndian(descriptor[14..], last ? special : (ushort)0);
+            BinaryPrimitives.WriteUInt16LittleEndian(descriptor[14..], special);
             if (!Dma.TryWrite(descriptorAddress, descriptor))
             {
                 DmaError(E1000DropReason.RxDmaError, descriptorAddress);
