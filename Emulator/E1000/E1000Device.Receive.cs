@@ -170,12 +170,15 @@ public sealed partial class E1000Device : IFrameSink
         _ => reason.ToString(),
     };
 
-    private void FlushReceiveFifo()
+    private void FlushReceiveFifo(bool countDrops = true)
     {
         while (_rxFifo.TryDequeue(out (byte[] Buffer, int Length) entry))
         {
             ArrayPool<byte>.Shared.Return(entry.Buffer);
-            Statistics.Drop(E1000DropReason.RxFlushedByReset);
+            if (countDrops)
+            {
+                Statistics.Drop(E1000DropReason.RxFlushedByReset);
+            }
         }
 
         _rxFifoBytes = 0;

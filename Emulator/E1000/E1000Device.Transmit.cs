@@ -32,7 +32,7 @@ public sealed partial class E1000Device
     private bool _transmitting;
 
     /// <summary>Gathering state of the packet in progress (plain data: a snapshot carries it).</summary>
-    private struct TxPacketState
+    public struct TxPacketState
     {
         public int Length;
         public bool Started;
@@ -52,7 +52,7 @@ public sealed partial class E1000Device
     }
 
     /// <summary>The offload context set by the last context descriptor (§3.3.6); it persists across packets.</summary>
-    private struct TxContext
+    public struct TxContext
     {
         public byte Ipcss;
         public byte Ipcso;

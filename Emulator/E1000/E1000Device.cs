@@ -149,6 +149,20 @@ public sealed partial class E1000Device : PciFunction
         Phy.Registers.CopyTo(state.PhyRegisters, 0);
         Eeprom.Image.Words.CopyTo(state.EepromWords);
         Config.Bytes.CopyTo(state.PciConfig);
+        state.DelayDeadlines[0] = _rdtrTimer?.Deadline ?? -1;
+        state.DelayDeadlines[1] = _radvTimer?.Deadline ?? -1;
+        state.DelayDeadlines[2] = _tidvTimer?.Deadline ?? -1;
+        state.DelayDeadlines[3] = _tadvTimer?.Deadline ?? -1;
+        foreach ((byte[] buffer, int length) in _rxFifo)
+        {
+            state.RxFifo.Add(buffer.AsSpan(0, length).ToArray());
+        }
+
+        state.RxHeadCountedRnbc = _rxHeadCountedRnbc;
+        state.TxPacket = _tx;
+        state.TxPacketBytes = _txPacket.AsSpan(0, _tx.Length).ToArray();
+        state.TsoHeader = _txHeader.AsSpan(0, _tx.HeaderFilled).ToArray();
+        state.TxContext = _context;
         return state;
     }
 
@@ -175,6 +189,27 @@ public sealed partial class E1000Device : PciFunction
         _intx = state.IntxLevel;
         Rearm(_throttleTimer, state.ThrottleDeadline);
         Rearm(_autonegTimer, state.AutonegDeadline);
+        RxTimers();
+        TxTimers();
+        Rearm(_rdtrTimer!, state.DelayDeadlines[0]);
+        Rearm(_radvTimer!, state.DelayDeadlines[1]);
+        Rearm(_tidvTimer!, state.DelayDeadlines[2]);
+        Rearm(_tadvTimer!, state.DelayDeadlines[3]);
+        // The restored device replaces this one: what this one held is not a drop of the restored run.
+        FlushReceiveFifo(countDrops: false);
+        foreach (byte[] frame in state.RxFifo)
+        {
+            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
+            frame.CopyTo(buffer, 0);
+            _rxFifo.Enqueue((buffer, frame.Length));
+            _rxFifoBytes += frame.Length + 4;
+        }
+
+        _rxHeadCountedRnbc = state.RxHeadCountedRnbc;
+        _tx = state.TxPacket;
+        state.TxPacketBytes.CopyTo(_txPacket, 0);
+        state.TsoHeader.CopyTo(_txHeader, 0);
+        _context = state.TxContext;
     }
 
     private static void Rearm(VirtualTimer timer, long deadline)

@@ -33,4 +33,21 @@ public sealed class E1000State
     public long ThrottleDeadline { get; set; } = -1;
 
     public long AutonegDeadline { get; set; } = -1;
+
+    /// <summary>RDTR, RADV, TIDV and TADV deadlines (-1 when idle).</summary>
+    public long[] DelayDeadlines { get; init; } = [-1, -1, -1, -1];
+
+    /// <summary>Frames waiting in the receive FIFO, oldest first.</summary>
+    public List<byte[]> RxFifo { get; init; } = [];
+
+    public bool RxHeadCountedRnbc { get; set; }
+
+    /// <summary>The transmit packet being gathered, its bytes, and the TSO header buffer.</summary>
+    public E1000Device.TxPacketState TxPacket { get; set; }
+
+    public byte[] TxPacketBytes { get; set; } = [];
+
+    public byte[] TsoHeader { get; set; } = [];
+
+    public E1000Device.TxContext TxContext { get; set; }
 }

@@ -40,3 +40,31 @@ public sealed class StateTests
         Assert.Equal(EepromTests.MicrowireRead(original, 9), EepromTests.MicrowireRead(copy, 9));
     }
 }
+
+/// <summary>Data-plane state survives a save and restore: frames waiting in the FIFO, a half-gathered packet.</summary>
+public sealed class DataPlaneStateTests
+{
+    [Fact]
+    public void FifoFramesAndAHalfGatheredPacketAreCarried()
+    {
+        var original = new DataPlaneHarness(fillRx: false);
+        byte[] waiting = Frames.Ethernet(Frames.NicMac, 0x88B5, 300);
+        original.Receive(waiting);
+        byte[] frame = Frames.Ethernet(Frames.PeerMac, 0x88B5, 400);
+        original.PutTx(DataPlaneHarness.Legacy(original.TxBuffer(0, frame.AsSpan(0, 100)), 100, 0));
+        original.Kick();
+        E1000State saved = original.Device.SaveState();
+        Assert.Single(saved.RxFifo);
+
+        var copy = new DataPlaneHarness(fillRx: false);
+        copy.Device.LoadState(saved);
+        copy.Nic.Machine.Memory.TryWrite(DataPlaneHarness.TxBuffers + DataPlaneHarness.BufferSpacing, frame.AsSpan(100));
+        copy.Nic.Machine.Memory.TryWrite(DataPlaneHarness.TxRing + 16, DataPlaneHarness.Legacy(DataPlaneHarness.TxBuffers + DataPlaneHarness.BufferSpacing, frame.Length - 100, E1000Bits.TxdCmdEop | E1000Bits.TxdCmdRs));
+        copy.Nic.Write(E1000Reg.Tdt, 2);
+        Assert.Equal(frame, Assert.Single(copy.Probe.Frames));
+
+        copy.Nic.Write(E1000Reg.Rdt, 4);
+        Assert.Equal(1, copy.Stats.RxDelivered);
+        Assert.Equal(waiting, copy.RxBuffer(0, waiting.Length));
+    }
+}
