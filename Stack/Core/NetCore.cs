@@ -139,6 +139,12 @@ public sealed partial class NetCore
             return -19;   // -ENODEV
         }
 
+        // eth_validate_addr (ndo_validate_addr): no interface comes up without a valid unicast address.
+        if ((dev.DevAddr[0] & 1) != 0 || !dev.DevAddr.AsSpan().ContainsAnyExcept((byte)0))
+        {
+            return -99;   // -EADDRNOTAVAIL
+        }
+
         int result = dev.Ops?.Open(dev) ?? 0;
         if (result != 0)
         {
