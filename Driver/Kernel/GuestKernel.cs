@@ -276,9 +276,10 @@ public sealed class GuestKernel
             _kernel._atomicDepth++;
             try
             {
-                foreach ((Func<int, IrqReturn> handler, string _) in Handlers.ToArray())
+                // By index: a handler may free_irq itself (the self-test's does); no copy per interrupt.
+                for (int i = 0; i < Handlers.Count; i++)
                 {
-                    handled |= handler(Irq) == IrqReturn.Handled;
+                    handled |= Handlers[i].Handler(Irq) == IrqReturn.Handled;
                 }
             }
             finally

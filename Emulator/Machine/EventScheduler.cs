@@ -51,7 +51,11 @@ public sealed class EventScheduler
             AfterEvent?.Invoke();
         }
 
-        Now = targetNs;
+        // A callback may itself have run the clock on (a guest kernel sleeping in process context): never go back.
+        if (targetNs > Now)
+        {
+            Now = targetNs;
+        }
     }
 
     /// <summary>Advances by <paramref name="durationNs"/>, running what falls due.</summary>

@@ -16,6 +16,10 @@ public sealed class PcMachine
     private const int IsaIrqCount = 16;
 
     private readonly bool[] _externalLevels = new bool[InterruptController.GsiCount];
+    private bool[] _lastIntx = [];
+
+    /// <summary>Set by anything that can change routing (config writes, external inputs, resets): the next sync is full.</summary>
+    private bool _routingDirty = true;
     private readonly List<(PciFunction Function, PciBar Bar)> _memoryBars = [];
     private readonly List<(PciFunction Function, PciBar Bar)> _ioBars = [];
 
@@ -75,6 +79,7 @@ public sealed class PcMachine
         HostBridge.PciReset();
         Piix3.PciReset();
         Nic.PowerOnReset();
+        _routingDirty = true;
         SyncInterrupts();
     }
 
@@ -218,6 +223,7 @@ public sealed class PcMachine
         }
 
         _externalLevels[gsi] = level;
+        _routingDirty = true;
         SyncInterrupts();
     }
 
@@ -227,6 +233,37 @@ public sealed class PcMachine
     /// </summary>
     public void SyncInterrupts()
     {
+        // Fast path: no function changed its line and nothing that routes lines was written since the last sync.
+        ReadOnlySpan<(int DevFn, PciFunction Function)> attached = Bus.Attached;
+        bool changed = _routingDirty;
+        if (!changed)
+        {
+            for (int i = 0; i < attached.Length && i < _lastIntx.Length; i++)
+            {
+                if (attached[i].Function.IntxLevel != _lastIntx[i])
+                {
+                    changed = true;
+                    break;
+                }
+            }
+
+            if (!changed)
+            {
+                return;
+            }
+        }
+
+        _routingDirty = false;
+        if (_lastIntx.Length != attached.Length)
+        {
+            _lastIntx = new bool[attached.Length];
+        }
+
+        for (int i = 0; i < attached.Length; i++)
+        {
+            _lastIntx[i] = attached[i].Function.IntxLevel;
+        }
+
         Span<bool> pirq = stackalloc bool[4];
         foreach ((int devfn, PciFunction function) in Bus.Attached)
         {
@@ -353,6 +390,7 @@ public sealed class PcMachine
         if (PciBus.Claims(port, size))
         {
             Bus.IoWrite(port, size, value);
+            _routingDirty = true;
             return;
         }
 

@@ -32,3 +32,20 @@ public sealed class BenchTests
         Assert.Contains("1.000", table);
     }
 }
+
+/// <summary>The driver benchmark's path (net core, driver, device, wire, NAPI) allocates nothing per frame.</summary>
+public sealed class DriverBenchTests
+{
+    [Theory]
+    [InlineData(60)]
+    [InlineData(1514)]
+    public void SteadyStateDeliversEveryFrameWithoutAllocating(int size)
+    {
+        var bench = new DriverBench(size);
+        bench.Run(20_000);
+        BenchResult result = bench.Run(20_000);
+        Assert.Equal(20_000, result.Frames);
+        Assert.Equal(0, result.Drops);
+        Assert.Equal(0.0, result.BytesAllocatedPerFrame);
+    }
+}
