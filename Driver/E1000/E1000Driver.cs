@@ -96,7 +96,8 @@ public sealed class E1000Driver : IPciDriver
         // e1000_sw_init: interrupts off until open.
         adapter.IrqDisable();
 
-        netdev.HwFeatures = NetDeviceFeatures.Sg | NetDeviceFeatures.HwCsum | NetDeviceFeatures.HwVlanCtagRx | NetDeviceFeatures.Tso;
+        // Linux offers TSO for the 82540; the manual's segmentation covers IPv6 too (§3.5.9), so TSO6 is offered as well.
+        netdev.HwFeatures = NetDeviceFeatures.Sg | NetDeviceFeatures.HwCsum | NetDeviceFeatures.HwVlanCtagRx | NetDeviceFeatures.Tso | NetDeviceFeatures.Tso6;
         netdev.Features = netdev.HwFeatures | NetDeviceFeatures.HwVlanCtagTx | NetDeviceFeatures.HwVlanCtagFilter;
         netdev.HwFeatures |= NetDeviceFeatures.RxCsum | NetDeviceFeatures.RxAll | NetDeviceFeatures.RxFcs;
         netdev.Features |= NetDeviceFeatures.RxCsum;

@@ -34,7 +34,7 @@ public sealed class GuestKernel
         Clock = new SchedulerClock(scheduler);
         Log = new KernelLog(() => scheduler.Now, loggerFactory.CreateLogger("Emu.Kernel"));
         Dma = new DmaAllocator(bus);
-        Net = new NetCore(Clock, loggerFactory.CreateLogger("Emu.NetCore"));
+        Net = new NetCore(Clock, loggerFactory.CreateLogger("Emu.NetCore")) { KernelMessage = Log.Warn };
         bus.InterruptChanged += OnInterruptChanged;
     }
 

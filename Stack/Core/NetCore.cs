@@ -62,6 +62,9 @@ public sealed partial class NetCore
 
     public IKernelClock Clock { get; }
 
+    /// <summary>Where the core's printk lines go (the node's kernel log).</summary>
+    public Action<string>? KernelMessage { get; set; }
+
     /// <summary>Raised with every notifier event (register_netdevice_notifier).</summary>
     public event Action<NetdevEvent, NetDevice>? Notifier;
 
@@ -668,6 +671,7 @@ public sealed partial class NetCore
         if (dev.QueueStopped && Clock.Now - dev.TransStart > dev.WatchdogTimeoNs)
         {
             Log.WatchdogTimeout(_logger, dev.Name);
+            KernelMessage?.Invoke($"NETDEV WATCHDOG: {dev.Name} (e1000): transmit queue 0 timed out");
             dev.TransStart = Clock.Now;
             dev.Ops?.TxTimeout(dev, 0);
         }

@@ -236,7 +236,8 @@ public sealed class E1000DriverTests
         }
 
         Assert.True(node.Kernel.RunUntil(() => node.Kernel.Log.Contains("Reset adapter"), 20 * Second));
-        Assert.True(node.Kernel.Log.Contains("NETDEV WATCHDOG") || node.Adapter.TxTimeoutCount > 0);
+        Assert.True(node.Kernel.Log.Contains("NETDEV WATCHDOG: eth0 (e1000): transmit queue 0 timed out"));
+        Assert.Equal(1, node.Adapter.TxTimeoutCount);
         Assert.True(LinkUp(node));
         node.Kernel.Net.DevQueueXmit(Frame(node.Netdev!, node.Netdev!.BroadcastAddr, 100, 0));
         Assert.True(node.Kernel.RunUntil(() => !node.Netdev!.QueueStopped, 10 * Second));
