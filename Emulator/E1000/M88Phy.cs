@@ -103,10 +103,16 @@ public sealed class M88Phy
         Registers[SpecificStatus] &= unchecked((ushort)~SpecificStatusLinkBits);
     }
 
+    /// <summary>
+    /// The base page a link partner like this one sends (an 8254x under Linux advertises 10/100 half and full,
+    /// symmetric and asymmetric PAUSE, IEEE 802.3 selector: 0x0DE1), as received with ACK: IEEE 802.3 §28.2.4.1.
+    /// </summary>
+    public const ushort PartnerBasePage = 0x0DE1;
+
     public void SetAutonegComplete()
     {
         Registers[StatusReg] |= StatusLinkUp | StatusAutonegComplete;
-        Registers[LinkPartnerAbility] |= LinkPartnerAck;
+        Registers[LinkPartnerAbility] = PartnerBasePage | LinkPartnerAck;
         Registers[SpecificStatus] |= SpecificStatusLinkBits;
     }
 

@@ -84,6 +84,12 @@ public static class QemuDeviations
         "next page (7, 8), extended status (15) and interrupt enable/status (18, 19) exist",
         "MDIC answers ERROR for them");
 
+    public static readonly QemuDeviation PhyLinkPartnerPage = new(
+        "phy-link-partner-page",
+        "IEEE 802.3 §28.2.4.1 (register 5 holds the partner's base page after autonegotiation)",
+        "after autonegotiation the link partner ability reads 0x4DE1: a partner like this NIC (10/100, PAUSE and ASM_DIR, selector 1) and ACK, so flow control resolves to RX/TX",
+        "reads 0x41E0 (no selector, no PAUSE), so Linux resolves no flow control");
+
     public static readonly QemuDeviation PhyResetRestartsAutoneg = new(
         "phy-reset-restarts-autoneg",
         "§11.1.3 (PHY_CTRL bit 15), §13.4.1 CTRL.PHY_RST",
@@ -171,6 +177,7 @@ public static class QemuDeviations
         ItrNoFloor,
         DelayTimersAreNotThrottles,
         PhyRegisters,
+        PhyLinkPartnerPage,
         PhyResetRestartsAutoneg,
         PhySpecificStatusFollowsLink,
         LscOnLinkDrop,

@@ -42,7 +42,7 @@ public sealed class E1000DriverTests
         Node node = BootedNode();
         Assert.Equal(0, node.Kernel.Net.DevOpen(node.Netdev!));
         Assert.True(LinkUp(node));
-        Assert.True(node.Kernel.Log.Contains("eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: "));
+        Assert.True(node.Kernel.Log.Contains("e1000 0000:00:03.0 eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX/TX"));
         Assert.NotEqual(0u, (uint)node.Machine.ReadMemory(node.Adapter!.Pdev.Resource(0)!.Start + E1000Reg.Tctl, 4) & E1000Bits.TctlEn);
     }
 
