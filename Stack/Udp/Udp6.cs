@@ -1,0 +1,238 @@
+using System.Buffers.Binary;
+using Emu.Stack.Core;
+using Emu.Stack.Ipv6;
+using Emu.Stack.Sockets;
+using Emu.Stack.Wire;
+
+namespace Emu.Stack.Udp;
+
+/// <summary>
+/// UDP over IPv6 (RFC 768, RFC 8200 §8.1): receive with length and checksum checks (a zero checksum is invalid over
+/// IPv6), demultiplexing to the most specific socket, port unreachable when none listens; send with the mandatory
+/// checksum and ephemeral ports from Linux's range.
+/// </summary>
+public sealed class Udp6
+{
+    /// <summary>Linux ip_local_port_range.</summary>
+    public const int EphemeralLow = 32768;
+    public const int EphemeralHigh = 60999;
+
+    private readonly Ipv6Stack _stack;
+    private readonly List<UdpSocket> _sockets = [];
+    private int _nextEphemeral = EphemeralLow;
+
+    internal Udp6(Ipv6Stack stack)
+    {
+        _stack = stack;
+    }
+
+    public Snmp6 Snmp => _stack.Snmp;
+
+    public UdpSocket Socket() => new(this, _stack);
+
+    internal bool Bind(UdpSocket socket, Ipv6Address address, ushort port)
+    {
+        if (port == 0)
+        {
+            for (int i = 0; i <= EphemeralHigh - EphemeralLow; i++)
+            {
+                ushort candidate = (ushort)_nextEphemeral;
+                _nextEphemeral = _nextEphemeral == EphemeralHigh ? EphemeralLow : _nextEphemeral + 1;
+                if (!InUse(candidate, address))
+                {
+                    port = candidate;
+                    break;
+                }
+            }
+
+            if (port == 0)
+            {
+                return false;
+            }
+        }
+        else if (InUse(port, address))
+        {
+            return false;
+        }
+
+        socket.LocalAddress = address;
+        socket.LocalPort = port;
+        _sockets.Add(socket);
+        return true;
+    }
+
+    internal void Unbind(UdpSocket socket) => _sockets.Remove(socket);
+
+    private bool InUse(ushort port, Ipv6Address address)
+    {
+        foreach (UdpSocket s in _sockets)
+        {
+            if (s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>udpv6_rcv: skb data at the UDP header.</summary>
+    internal void Rcv(SkBuff skb, Inet6Dev idev, Ipv6Address source, Ipv6Address destination, bool multicast)
+    {
+        ReadOnlySpan<byte> u = skb.DataSpan;
+        if (u.Length < 8)
+        {
+            _stack.Drop(skb, Snmp6Counter.Udp6InErrors);
+            return;
+        }
+
+        int length = BinaryPrimitives.ReadUInt16BigEndian(u[4..]);
+        if (length < 8 || length > u.Length)
+        {
+            _stack.Drop(skb, Snmp6Counter.Udp6InErrors);
+            return;
+        }
+
+        skb.Trim(length);
+        u = skb.DataSpan;
+
+        // RFC 8200 §8.1: the checksum is mandatory; a zero one means the packet is discarded.
+        if (BinaryPrimitives.ReadUInt16BigEndian(u[6..]) == 0)
+        {
+            _stack.Drop(skb, Snmp6Counter.Udp6InErrors);
+            return;
+        }
+
+        if (skb.IpSummed != ChecksumState.Unnecessary && !Checksum.Verify(source, destination, IpProto.Udp, u))
+        {
+            Snmp.Inc(Snmp6Counter.Udp6InCsumErrors);
+            _stack.Drop(skb, Snmp6Counter.Udp6InErrors);
+            return;
+        }
+
+        ushort sourcePort = BinaryPrimitives.ReadUInt16BigEndian(u);
+        ushort destinationPort = BinaryPrimitives.ReadUInt16BigEndian(u[2..]);
+        var from = new Ipv6EndPoint(source, sourcePort, source.IsLinkLocal ? idev.Dev.IfIndex : 0);
+        ReadOnlySpan<byte> payload = u[8..];
+
+        if (multicast)
+        {
+            // Every socket bound to the port (and not bound elsewhere) gets its copy.
+            bool delivered = false;
+            foreach (UdpSocket s in _sockets)
+            {
+                if (s.LocalPort == destinationPort && (s.LocalAddress.IsUnspecified || s.LocalAddress == destination))
+                {
+                    delivered |= s.Enqueue(payload, from);
+                }
+            }
+
+            if (delivered)
+            {
+                Snmp.Inc(Snmp6Counter.Udp6InDatagrams);
+            }
+            else
+            {
+                Snmp.Inc(Snmp6Counter.Udp6NoPorts);
+            }
+
+            skb.Free();
+            return;
+        }
+
+        UdpSocket? best = null;
+        int bestScore = -1;
+        foreach (UdpSocket s in _sockets)
+        {
+            if (s.LocalPort != destinationPort)
+            {
+                continue;
+            }
+
+            int score = 0;
+            if (!s.LocalAddress.IsUnspecified)
+            {
+                if (s.LocalAddress != destination)
+                {
+                    continue;
+                }
+
+                score += 2;
+            }
+
+            if (s.Connected)
+            {
+                if (s.RemoteAddress != source || s.RemotePort != sourcePort)
+                {
+                    continue;
+                }
+
+                score += 4;
+            }
+
+            if (score > bestScore)
+            {
+                best = s;
+                bestScore = score;
+            }
+        }
+
+        if (best is null)
+        {
+            // RFC 4443 §3.1: Destination Unreachable, port unreachable (code 4).
+            Snmp.Inc(Snmp6Counter.Udp6NoPorts);
+            _stack.IcmpError(skb, idev, Ipv6Stack.IcmpDestUnreachable, 4, 0, source, destination, multicast, forceEvenIfMulticast: false);
+            skb.Free();
+            return;
+        }
+
+        if (best.Enqueue(payload, from))
+        {
+            Snmp.Inc(Snmp6Counter.Udp6InDatagrams);
+        }
+
+        skb.Free();
+    }
+
+    /// <summary>udpv6_sendmsg: header, mandatory checksum (0 sent as 0xFFFF, RFC 768), then ip6_xmit.</summary>
+    internal int Send(UdpSocket socket, ReadOnlySpan<byte> payload, Ipv6EndPoint to)
+    {
+        if (payload.Length > 65535 - 8)
+        {
+            return -90;   // -EMSGSIZE
+        }
+
+        NetDevice? oif = null;
+        if (to.ScopeId != 0)
+        {
+            foreach (Inet6Dev d in _stack.Interfaces)
+            {
+                if (d.Dev.IfIndex == to.ScopeId)
+                {
+                    oif = d.Dev;
+                }
+            }
+        }
+
+        if (!_stack.Route(to.Address, oif, out Inet6Dev? idev, out _))
+        {
+            Snmp.Inc(Snmp6Counter.Ip6OutNoRoutes);
+            return -101;
+        }
+
+        Ipv6Address source = socket.LocalAddress.IsUnspecified ? _stack.SelectSource(idev!, to.Address) : socket.LocalAddress;
+        SkBuff skb = Ipv6Stack.AllocSkb(8 + payload.Length);
+        Span<byte> u = skb.Put(8 + payload.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(u, socket.LocalPort);
+        BinaryPrimitives.WriteUInt16BigEndian(u[2..], to.Port);
+        BinaryPrimitives.WriteUInt16BigEndian(u[4..], (ushort)(8 + payload.Length));
+        u[6] = 0;
+        u[7] = 0;
+        payload.CopyTo(u[8..]);
+        ushort sum = Checksum.Compute(source, to.Address, IpProto.Udp, u);
+        BinaryPrimitives.WriteUInt16BigEndian(u[6..], sum == 0 ? (ushort)0xFFFF : sum);
+        Snmp.Inc(Snmp6Counter.Udp6OutDatagrams);
+        int result = _stack.Ip6Xmit(skb, source, to.Address, IpProto.Udp, idev!.Dev, socket.HopLimit, fixedSource: true);
+        return result == 0 ? payload.Length : result;
+    }
+}
