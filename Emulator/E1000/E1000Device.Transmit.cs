@@ -347,7 +347,10 @@ public sealed partial class E1000Device
         }
 
         ushort sum = InternetChecksum.Finish(InternetChecksum.Add(0, frame[start..stop]));
-        BinaryPrimitives.WriteUInt16BigEndian(frame[offset..], sum);
+
+        // A computed 0 leaves as 0xFFFF, the same value in one's complement: for UDP a 0 would mean "no checksum"
+        // (RFC 768). QEMU does the same.
+        BinaryPrimitives.WriteUInt16BigEndian(frame[offset..], sum == 0 ? (ushort)0xFFFF : sum);
     }
 
     // ---- TCP segmentation (§3.5) ----

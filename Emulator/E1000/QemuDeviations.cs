@@ -162,6 +162,54 @@ public static class QemuDeviations
         "a stream netdev peer that disconnects takes the link down (STATUS.LU clear, LSC); a new connection brings it back after autonegotiation",
         "keeps the NIC's link up and drops frames silently while disconnected");
 
+    public static readonly QemuDeviation RxChecksumOffload = new(
+        "rx-checksum-offload",
+        "§3.2.9 receive checksum offloading, §13.4.47 RXCSUM.IPOFLD/TUOFLD, §3.2.3.1 status IXSM/IPCS/TCPCS, errors IPE/TCPE",
+        "with RXCSUM.IPOFLD the IPv4 header checksum is checked (IPCS, IPE on failure); with TUOFLD TCP and UDP over IPv4 and IPv6 (TCPCS, TCPE); IXSM stays clear",
+        "sets IXSM (ignore the checksum indication) on every descriptor and checks nothing");
+
+    public static readonly QemuDeviation RxdmtOnThreshold = new(
+        "rxdmt0-on-threshold",
+        "§3.2.7.3, §13.4.22 RCTL.RDMTS (RXDMT0 when the free descriptors become equal to the threshold)",
+        "RXDMT0 is raised by the frame that brings the free descriptors down to the threshold, not again by each frame below it",
+        "raises RXDMT0 for every frame stored while the free descriptors are at or below the threshold");
+
+    public static readonly QemuDeviation OctetsCountWireFrame = new(
+        "octets-count-wire-frame",
+        "§13.7 TORL/TORH, TOTL/TOTH (octets of the frame on the wire, destination address to FCS)",
+        "an 802.1Q tag counts: one stripped on receive (CTRL.VME) or inserted on transmit (CMD.VLE) adds 4 octets",
+        "counts the frame without its tag");
+
+    public static readonly QemuDeviation TxLegacyChecksum = new(
+        "tx-legacy-checksum",
+        "§3.3.3.1 legacy transmit descriptor CMD.IC, CSO, CSS",
+        "with CMD.IC the one's-complement checksum from CSS to the end of the packet is stored at CSO",
+        "ignores CMD.IC: the field leaves as the driver wrote it");
+
+    public static readonly QemuDeviation TxSingleContext = new(
+        "tx-single-context",
+        "§3.3.6 (the 82540EM holds one offload context; each context descriptor replaces it)",
+        "a data descriptor uses the last context loaded, whether it described TSO or checksums",
+        "keeps a TSO context and a checksum context apart: a non-TSO packet after a TSO context uses the older checksum context");
+
+    public static readonly QemuDeviation TsoNoEmptySegment = new(
+        "tso-no-empty-segment",
+        "§3.5 TCP segmentation (a payload that is an exact multiple of MSS makes PAYLEN/MSS segments)",
+        "sends PAYLEN/MSS full segments and nothing more",
+        "sends one more, header-only segment (no payload) after the last full one, and counts it");
+
+    public static readonly QemuDeviation TsoIpv6PayloadLength = new(
+        "tso-ipv6-payload-length",
+        "§3.5.2 segment header updates; RFC 8200 §3 (Payload Length excludes the 40-byte IPv6 header)",
+        "each IPv6 segment's Payload Length is the bytes after the IPv6 header",
+        "writes the IPv4 total-length value into it, 40 bytes too long");
+
+    public static readonly QemuDeviation RctlMacLoopback = new(
+        "rctl-mac-loopback",
+        "§13.4.22 RCTL.LBM (01b, Linux's E1000_RCTL_LBM_MAC)",
+        "transmitted frames loop back inside the MAC into the receive ring; nothing reaches the wire",
+        "does not implement LBM: the frame goes to the wire");
+
     public static IReadOnlyList<QemuDeviation> All { get; } =
     [
         CtrlRstResets,
@@ -190,6 +238,14 @@ public static class QemuDeviations
         FifoDropsInsteadOfBackPressure,
         TxPadding,
         NetdevCarrier,
+        RxChecksumOffload,
+        RxdmtOnThreshold,
+        OctetsCountWireFrame,
+        TxLegacyChecksum,
+        TxSingleContext,
+        TsoNoEmptySegment,
+        TsoIpv6PayloadLength,
+        RctlMacLoopback,
     ];
 
     public static QemuDeviation? Find(string id)

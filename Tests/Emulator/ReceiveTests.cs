@@ -119,6 +119,9 @@ public sealed class ReceiveTests
         Assert.NotEqual(0, d.Status & E1000Bits.RxStatusVp);
         byte[] stored = h.RxBuffer(0, 14);
         Assert.Equal(0x0800, BinaryPrimitives.ReadUInt16BigEndian(stored.AsSpan(12)));
+
+        // §13.7 TOR counts the frame as the wire carried it, tag and FCS included (QEMU leaves the tag out).
+        Assert.Equal((uint)(frame.Length + 4), h.Nic.Read(E1000Reg.Torl));
     }
 
     [Fact]

@@ -166,6 +166,51 @@ public sealed class TransmitTests
         Assert.Equal(0x8100, BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(12)));
         Assert.Equal(0x0064, BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(14)));
         Assert.Equal(0x0800, BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(16)));
+
+        // §13.7 TOT counts the frame on the wire: the inserted tag and the FCS (QEMU leaves the tag out).
+        Assert.Equal((uint)(sent.Length + 4), h.Nic.Read(E1000Reg.Totl));
+    }
+
+    [Fact]
+    public void ChecksumThatComputesToZeroLeavesAsFfff()
+    {
+        var h = new DataPlaneHarness();
+        byte[] frame = Frames.Udp4(Frames.PeerMac, 20);
+        Span<byte> udp = frame.AsSpan(34);
+        udp[6] = 0;
+        udp[7] = 0;
+        udp[8] = 0;
+        udp[9] = 0;
+
+        // Choose the first payload word so that the region sums to 0xFFFF: the complement is 0.
+        ushort partial = (ushort)InternetChecksum.Fold(InternetChecksum.Add(0, udp[..28]));
+        BinaryPrimitives.WriteUInt16BigEndian(udp[8..], (ushort)~partial);
+        h.PutTx(DataPlaneHarness.Context(0, 0, 0, 34, 40, 0, 0, E1000Bits.TxdTucmdIp, 0, 0));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(1, frame), frame.Length, Eop | Rs, E1000Bits.TxPoptsTxsm));
+        h.Kick();
+        byte[] sent = Assert.Single(h.Probe.Frames);
+        Assert.Equal(0xFFFF, BinaryPrimitives.ReadUInt16BigEndian(sent.AsSpan(40)));
+    }
+
+    [Fact]
+    public void DataDescriptorUsesTheLastContextLoaded()
+    {
+        // §3.3.6: one context. After a TSO context (TCP checksum at 50) a plain packet with TXSM uses it too;
+        // QEMU would still use the earlier UDP context (checksum at 40).
+        var h = new DataPlaneHarness();
+        (byte[] header, byte[] data) = TcpPacket(ipv6: false, 2000);
+        h.PutTx(DataPlaneHarness.Context(14, 24, 33, 34, 40, 0, 0, E1000Bits.TxdTucmdIp, 0, 0));
+        h.PutTx(DataPlaneHarness.Context(14, 24, 33, 34, 50, 0, 2000, E1000Bits.TxdCmdTse | E1000Bits.TxdTucmdIp | E1000Bits.TxdTucmdTcp, (byte)header.Length, 1000));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(2, header), header.Length, E1000Bits.TxdCmdTse, E1000Bits.TxPoptsIxsm | E1000Bits.TxPoptsTxsm));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(3, data), data.Length, E1000Bits.TxdCmdTse | Eop | Rs, 0));
+        byte[] udp = Frames.Udp4(Frames.PeerMac, 100);
+        byte[] original = (byte[])udp.Clone();
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(4, udp), udp.Length, Eop | Rs, E1000Bits.TxPoptsTxsm));
+        h.Kick();
+        Assert.Equal(3, h.Probe.Frames.Count);
+        byte[] sent = h.Probe.Frames[2];
+        Assert.Equal(original.AsSpan(40, 2).ToArray(), sent.AsSpan(40, 2).ToArray());
+        Assert.NotEqual(original.AsSpan(50, 2).ToArray(), sent.AsSpan(50, 2).ToArray());
     }
 
     [Fact]
