@@ -39,6 +39,8 @@ public sealed class Inet6Ifaddr
 
     internal IKernelTimer? DadTimer { get; set; }
 
+    internal IKernelTimer? LifetimeTimer { get; set; }
+
     public bool Usable => !Tentative && !DadFailed;
 
     public override string ToString() => $"{Address}/{PrefixLength}{(Tentative ? " tentative" : string.Empty)}{(DadFailed ? " dadfailed" : string.Empty)}";

@@ -32,11 +32,6 @@ public sealed partial class Ipv6Stack
     {
         var ifa = new Inet6Ifaddr(address, prefixLength, autoconf);
         idev.Addresses.Add(ifa);
-        if (!address.IsLinkLocal)
-        {
-            idev.OnLinkPrefixes.RemoveAll(p => p.Prefix.MatchesPrefix(address, prefixLength) && p.Length == prefixLength);
-        }
-
         // The solicited-node group is joined before DAD (RFC 4862 §5.4.2).
         JoinGroup(idev, address.SolicitedNode);
         DadStart(idev, ifa);
@@ -137,9 +132,10 @@ public sealed partial class Ipv6Stack
             long remaining = ifa.ValidUntil == long.MaxValue ? long.MaxValue : ifa.ValidUntil - Clock.Now;
             const long twoHours = 7200L * 1_000_000_000;
             long proposed = valid == uint.MaxValue ? long.MaxValue : valid * 1_000_000_000L;
-            if (proposed <= twoHours && proposed < remaining)
+            if (proposed <= twoHours && proposed <= remaining)
             {
-                valid = (uint)Math.Min(uint.MaxValue - 1, Math.Max(remaining, twoHours) / 1_000_000_000);
+                // (e.2) a remaining lifetime of two hours or less is kept; (e.3) otherwise it becomes two hours.
+                valid = (uint)(Math.Min(remaining, twoHours) / 1_000_000_000);
             }
         }
 
@@ -154,10 +150,11 @@ public sealed partial class Ipv6Stack
         long next = Math.Min(ifa.PreferredUntil > Clock.Now ? ifa.PreferredUntil : long.MaxValue, ifa.ValidUntil);
         if (next == long.MaxValue)
         {
+            ifa.LifetimeTimer?.Cancel();
             return;
         }
 
-        IKernelTimer timer = Clock.CreateTimer("lifetime " + ifa.Address, () =>
+        ifa.LifetimeTimer ??= Clock.CreateTimer("lifetime " + ifa.Address, () =>
         {
             if (Clock.Now >= ifa.ValidUntil)
             {
@@ -169,12 +166,13 @@ public sealed partial class Ipv6Stack
                 ScheduleLifetime(idev, ifa);
             }
         });
-        timer.Arm(next);
+        ifa.LifetimeTimer.Arm(next);
     }
 
     private void RemoveAddress(Inet6Dev idev, Inet6Ifaddr ifa)
     {
         ifa.DadTimer?.Cancel();
+        ifa.LifetimeTimer?.Cancel();
         idev.Addresses.Remove(ifa);
         LeaveGroup(idev, ifa.Address.SolicitedNode);
     }
@@ -185,6 +183,7 @@ public sealed partial class Ipv6Stack
         foreach (Inet6Ifaddr ifa in idev.Addresses.ToArray())
         {
             ifa.DadTimer?.Cancel();
+            ifa.LifetimeTimer?.Cancel();
         }
 
         idev.Addresses.Clear();

@@ -13,6 +13,9 @@ public sealed partial class Ipv6Stack
     /// <summary>Linux ip6frag_high_thresh: the memory reassembly may hold.</summary>
     public const int ReassemblyMemoryLimit = 4 * 1024 * 1024;
 
+    /// <summary>Fragments one datagram may arrive in before it is abandoned (a 64 KiB datagram over 1280-byte links needs 53).</summary>
+    public const int MaxFragmentsPerDatagram = 512;
+
     private readonly Dictionary<(Ipv6Address, Ipv6Address, uint), FragQueue> _fragQueues = [];
     private int _fragMemory;
 
@@ -113,29 +116,44 @@ public sealed partial class Ipv6Stack
         }
 
         var key = (source, destination, id);
+        if (_fragMemory + dataLength > ReassemblyMemoryLimit)
+        {
+            // The reassembly memory cap (Linux ip6frag_high_thresh): new fragments are refused while it is full.
+            Drop(skb, Snmp6Counter.Ip6ReasmFails);
+            return;
+        }
+
         if (!_fragQueues.TryGetValue(key, out FragQueue? q))
         {
-            if (_fragMemory + dataLength > ReassemblyMemoryLimit)
-            {
-                Drop(skb, Snmp6Counter.Ip6ReasmFails);
-                return;
-            }
-
             q = new FragQueue();
             q.Timer = Clock.CreateTimer("reasm", () => ReassemblyTimeout(idev, key, source, destination));
             q.Timer.ArmIn(ReassemblyTimeoutNs);
             _fragQueues[key] = q;
         }
 
-        // RFC 5722: any overlap abandons the whole datagram, silently.
+        // RFC 5722: any overlap abandons the whole datagram, silently; an exact duplicate (RFC 8200 §4.5) is only
+        // itself dropped.
         foreach ((int pieceOffset, byte[] data) in q.Pieces)
         {
             if (fragmentOffset < pieceOffset + data.Length && pieceOffset < fragmentOffset + dataLength)
             {
+                if (pieceOffset == fragmentOffset && data.AsSpan().SequenceEqual(h[8..]))
+                {
+                    Drop(skb, Snmp6Counter.Ip6InDiscards);
+                    return;
+                }
+
                 DiscardQueue(key, q);
                 Drop(skb, Snmp6Counter.Ip6ReasmFails);
                 return;
             }
+        }
+
+        if (q.Pieces.Count >= MaxFragmentsPerDatagram)
+        {
+            DiscardQueue(key, q);
+            Drop(skb, Snmp6Counter.Ip6ReasmFails);
+            return;
         }
 
         if (!more)

@@ -106,6 +106,21 @@ public sealed partial class Ipv6Stack
                 }
 
                 break;
+            case NetdevEvent.ChangeAddr:
+                if (_devs.TryGetValue(dev, out Inet6Dev? moved))
+                {
+                    // RFC 4861 §7.2.6: a new link-layer address is announced by unsolicited NAs (override set) to
+                    // all nodes, so that neighbours' caches follow.
+                    foreach (Inet6Ifaddr ifa in moved.Addresses)
+                    {
+                        if (ifa.Usable)
+                        {
+                            SendNeighborAdvert(moved, ifa.Address, Ipv6Address.AllNodes, solicited: false, overrideFlag: true);
+                        }
+                    }
+                }
+
+                break;
             case NetdevEvent.ChangeMtu:
                 if (_devs.TryGetValue(dev, out Inet6Dev? mtuDev))
                 {
@@ -189,7 +204,9 @@ public sealed partial class Ipv6Stack
         else
         {
             Inet6Ifaddr? local = idev.Find(destination);
-            bool dadProbe = local is { Tentative: true } && nextHeader == IpProto.Icmpv6;
+            // RFC 4862 §5.4: a tentative address accepts only the NS/NA of duplicate address detection.
+            bool dadProbe = local is { Tentative: true } && nextHeader == IpProto.Icmpv6 && skb.Len > Ipv6Header.Length
+                && skb.DataSpan[Ipv6Header.Length] is IcmpNeighborSolicit or IcmpNeighborAdvert;
             if (local is null || (!local.Usable && !dadProbe))
             {
                 Drop(skb, Snmp6Counter.Ip6InAddrErrors);
