@@ -31,6 +31,20 @@ public sealed partial class Ipv6Stack
     /// <summary>The neighbour cache entry for an address on an interface, if any.</summary>
     public Neighbour? NeighLookup(Inet6Dev idev, Ipv6Address address) => idev.Neighbours.GetValueOrDefault(address);
 
+    /// <summary>A static entry (ip neigh replace ... nud permanent): never probed, never expires.</summary>
+    public void NeighAddPermanent(Inet6Dev idev, Ipv6Address address, ReadOnlySpan<byte> linkAddress)
+    {
+        if (!idev.Neighbours.TryGetValue(address, out Neighbour? n))
+        {
+            n = new Neighbour(address, idev.Dev);
+            idev.Neighbours[address] = n;
+        }
+
+        n.LinkAddress = linkAddress.ToArray();
+        SetState(idev, n, NudState.Permanent, 0);
+        FlushQueue(idev, n);
+    }
+
     // ---- Output through the cache (neigh_resolve_output) ----
 
     private int NeighOutput(SkBuff skb, Inet6Dev idev, Ipv6Address nextHop)
@@ -138,6 +152,11 @@ public sealed partial class Ipv6Stack
         if (isRouter)
         {
             n.IsRouter = true;
+        }
+
+        if (n.State == NudState.Permanent)
+        {
+            return;   // a static entry is not overridden by what the network says
         }
 
         if (n.LinkAddress is null || !lladdr.SequenceEqual(n.LinkAddress) || n.State is NudState.None or NudState.Incomplete or NudState.Failed)
@@ -327,7 +346,7 @@ public sealed partial class Ipv6Stack
             return;
         }
 
-        if (!idev.Neighbours.TryGetValue(target, out Neighbour? n) || n.State == NudState.None)
+        if (!idev.Neighbours.TryGetValue(target, out Neighbour? n) || n.State is NudState.None or NudState.Permanent)
         {
             return;   // §7.2.5: an unsolicited NA creates no entry
         }
