@@ -47,6 +47,10 @@ public sealed partial class Ipv6Stack
         byte code = m[1];
         byte hopLimit = skb.NetworkHeader >= 0 ? skb.Buffer[skb.NetworkHeader + 7] : (byte)0;
         IcmpReceived?.Invoke(source, destination, type, code, m.ToArray());
+        for (int i = RawSockets.Count - 1; i >= 0; i--)
+        {
+            RawSockets[i].Deliver(skb.Clone(), source, destination, idev);
+        }
         switch (type)
         {
             case IcmpEchoRequest:

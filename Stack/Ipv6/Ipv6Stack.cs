@@ -35,6 +35,7 @@ public sealed partial class Ipv6Stack
         _logger = logger ?? NullLogger.Instance;
         _random = new Random(seed);
         Udp = new Udp.Udp6(this);
+        Sockets = new Sockets.Inet6Sockets(this);
         net.DevAddPack(EthPIpv6, Ipv6Rcv);
         net.Notifier += OnNetdevEvent;
         _icmpTokens = IcmpBurst;
@@ -49,6 +50,12 @@ public sealed partial class Ipv6Stack
 
     public Udp.Udp6 Udp { get; }
 
+    /// <summary>The socket(AF_INET6, ...) table of this node.</summary>
+    public Sockets.Inet6Sockets Sockets { get; }
+
+    /// <summary>Open raw ICMPv6 sockets (raw_v6_hashinfo).</summary>
+    internal List<Sockets.RawSocket> RawSockets { get; } = [];
+
     /// <summary>printk for this stack's messages (the node's kernel log).</summary>
     public Action<string>? KernelMessage { get; set; }
 
@@ -58,6 +65,36 @@ public sealed partial class Ipv6Stack
     public Inet6Dev? Inet6(NetDevice dev) => _devs.GetValueOrDefault(dev);
 
     public IEnumerable<Inet6Dev> Interfaces => _devs.Values;
+
+    public int InterfaceCount => _devs.Count;
+
+    /// <summary>The IPv6-enabled device with this ifindex (a scope id), if any.</summary>
+    public NetDevice? DevByIndex(int ifindex)
+    {
+        foreach (Inet6Dev d in _devs.Values)
+        {
+            if (d.Dev.IfIndex == ifindex)
+            {
+                return d.Dev;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>True when the address is assigned to one of this node's interfaces (tentative or not).</summary>
+    public bool IsLocalAddress(Ipv6Address address)
+    {
+        foreach (Inet6Dev d in _devs.Values)
+        {
+            if (d.Find(address) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Registers an upper-layer protocol handler (inet6_add_protocol): (skb at its header, dev, src, dst, multicast).</summary>
     public void AddProtocol(byte protocol, Action<SkBuff, Inet6Dev, Ipv6Address, Ipv6Address, bool> handler) => _upperProtocols[protocol] = handler;

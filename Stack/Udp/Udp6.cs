@@ -30,7 +30,7 @@ public sealed class Udp6
 
     public UdpSocket Socket() => new(this, _stack);
 
-    internal bool Bind(UdpSocket socket, Ipv6Address address, ushort port)
+    internal bool Bind(UdpSocket socket, Ipv6Address address, ushort port, int scopeId)
     {
         if (port == 0)
         {
@@ -55,8 +55,7 @@ public sealed class Udp6
             return false;
         }
 
-        socket.LocalAddress = address;
-        socket.LocalPort = port;
+        socket.SetLocal(new Ipv6EndPoint(address, port, scopeId));
         _sockets.Add(socket);
         return true;
     }
@@ -67,7 +66,7 @@ public sealed class Udp6
     {
         foreach (UdpSocket s in _sockets)
         {
-            if (s.LocalPort == port && (s.LocalAddress.IsUnspecified || address.IsUnspecified || s.LocalAddress == address))
+            if (s.Local.Port == port && (s.Local.Address.IsUnspecified || address.IsUnspecified || s.Local.Address == address))
             {
                 return true;
             }
@@ -113,30 +112,39 @@ public sealed class Udp6
         ushort sourcePort = BinaryPrimitives.ReadUInt16BigEndian(u);
         ushort destinationPort = BinaryPrimitives.ReadUInt16BigEndian(u[2..]);
         var from = new Ipv6EndPoint(source, sourcePort, source.IsLinkLocal ? idev.Dev.IfIndex : 0);
-        ReadOnlySpan<byte> payload = u[8..];
+        skb.Pull(8);
 
         if (multicast)
         {
-            // Every socket bound to the port (and not bound elsewhere) gets its copy.
+            // Every socket bound to the port (unbound or bound to the group) gets its copy (udp6_mcast_deliver).
+            UdpSocket? last = null;
             bool delivered = false;
             foreach (UdpSocket s in _sockets)
             {
-                if (s.LocalPort == destinationPort && (s.LocalAddress.IsUnspecified || s.LocalAddress == destination))
+                if (Accepts(s, destination, from, destinationPort, idev))
                 {
-                    delivered |= s.Enqueue(payload, from);
+                    if (last is not null)
+                    {
+                        delivered |= Deliver(last, skb.Clone(), from);
+                    }
+
+                    last = s;
                 }
             }
 
+            if (last is null)
+            {
+                Snmp.Inc(Snmp6Counter.Udp6NoPorts);
+                skb.Free();
+                return;
+            }
+
+            delivered |= Deliver(last, skb, from);
             if (delivered)
             {
                 Snmp.Inc(Snmp6Counter.Udp6InDatagrams);
             }
-            else
-            {
-                Snmp.Inc(Snmp6Counter.Udp6NoPorts);
-            }
 
-            skb.Free();
             return;
         }
 
@@ -144,32 +152,12 @@ public sealed class Udp6
         int bestScore = -1;
         foreach (UdpSocket s in _sockets)
         {
-            if (s.LocalPort != destinationPort)
+            if (!Accepts(s, destination, from, destinationPort, idev))
             {
                 continue;
             }
 
-            int score = 0;
-            if (!s.LocalAddress.IsUnspecified)
-            {
-                if (s.LocalAddress != destination)
-                {
-                    continue;
-                }
-
-                score += 2;
-            }
-
-            if (s.Connected)
-            {
-                if (s.RemoteAddress != source || s.RemotePort != sourcePort)
-                {
-                    continue;
-                }
-
-                score += 4;
-            }
-
+            int score = (s.Local.Address.IsUnspecified ? 0 : 2) + (s.Connected ? 4 : 0);
             if (score > bestScore)
             {
                 best = s;
@@ -186,12 +174,39 @@ public sealed class Udp6
             return;
         }
 
-        if (best.Enqueue(payload, from))
+        if (Deliver(best, skb, from))
         {
             Snmp.Inc(Snmp6Counter.Udp6InDatagrams);
         }
+    }
 
-        skb.Free();
+    /// <summary>The lookup (udp6_lib_lookup): port, bound address, bound interface, connected peer.</summary>
+    private static bool Accepts(UdpSocket s, Ipv6Address destination, Ipv6EndPoint from, ushort port, Inet6Dev idev)
+    {
+        if (s.Local.Port != port || (!s.Local.Address.IsUnspecified && s.Local.Address != destination))
+        {
+            return false;
+        }
+
+        if (s.Local.ScopeId != 0 && s.Local.ScopeId != idev.Dev.IfIndex)
+        {
+            return false;
+        }
+
+        return !s.Connected || (s.Remote.Address == from.Address && s.Remote.Port == from.Port);
+    }
+
+    private bool Deliver(UdpSocket socket, SkBuff skb, Ipv6EndPoint from)
+    {
+        if (socket.QueueRcvSkb(skb, from))
+        {
+            return true;
+        }
+
+        // __udp_queue_rcv_skb: the receive buffer is full.
+        Snmp.Inc(Snmp6Counter.Udp6RcvbufErrors);
+        Snmp.Inc(Snmp6Counter.Udp6InErrors);
+        return false;
     }
 
     /// <summary>udpv6_sendmsg: header, mandatory checksum (0 sent as 0xFFFF, RFC 768), then ip6_xmit.</summary>
@@ -199,31 +214,42 @@ public sealed class Udp6
     {
         if (payload.Length > 65535 - 8)
         {
-            return -90;   // -EMSGSIZE
+            return -Errno.EMsgSize;
         }
 
         NetDevice? oif = null;
         if (to.ScopeId != 0)
         {
-            foreach (Inet6Dev d in _stack.Interfaces)
+            oif = _stack.DevByIndex(to.ScopeId);
+            if (oif is null)
             {
-                if (d.Dev.IfIndex == to.ScopeId)
-                {
-                    oif = d.Dev;
-                }
+                return -Errno.EInval;   // no interface with that scope id
             }
+        }
+        else if (socket.Local.ScopeId != 0)
+        {
+            oif = _stack.DevByIndex(socket.Local.ScopeId);
+        }
+        else if ((to.Address.IsLinkLocal || to.Address.IsMulticast) && _stack.InterfaceCount > 1)
+        {
+            return -Errno.EInval;       // a link-local peer needs its link named (sin6_scope_id)
         }
 
         if (!_stack.Route(to.Address, oif, out Inet6Dev? idev, out _))
         {
             Snmp.Inc(Snmp6Counter.Ip6OutNoRoutes);
-            return -101;
+            return -Errno.ENetUnreach;
         }
 
-        Ipv6Address source = socket.LocalAddress.IsUnspecified ? _stack.SelectSource(idev!, to.Address) : socket.LocalAddress;
+        Ipv6Address source = socket.Local.Address.IsUnspecified || socket.Local.Address.IsMulticast ? _stack.SelectSource(idev!, to.Address) : socket.Local.Address;
+        if (source.IsUnspecified)
+        {
+            return -Errno.EAddrNotAvail;
+        }
+
         SkBuff skb = Ipv6Stack.AllocSkb(8 + payload.Length);
         Span<byte> u = skb.Put(8 + payload.Length);
-        BinaryPrimitives.WriteUInt16BigEndian(u, socket.LocalPort);
+        BinaryPrimitives.WriteUInt16BigEndian(u, socket.Local.Port);
         BinaryPrimitives.WriteUInt16BigEndian(u[2..], to.Port);
         BinaryPrimitives.WriteUInt16BigEndian(u[4..], (ushort)(8 + payload.Length));
         u[6] = 0;

@@ -1,0 +1,16 @@
+namespace Emu.Stack.Sockets;
+
+/// <summary>The errno values the sockets layer returns (negated, as the kernel returns them).</summary>
+public static class Errno
+{
+    public const int EInval = 22;
+    public const int EMsgSize = 90;
+    public const int EProtoNoSupport = 93;
+    public const int ESockTNoSupport = 94;
+    public const int EAddrInUse = 98;
+    public const int EAddrNotAvail = 99;
+    public const int ENetUnreach = 101;
+    public const int ENotConn = 107;
+    public const int EDestAddrReq = 89;
+    public const int EBadF = 9;
+}
