@@ -11,6 +11,10 @@ namespace Emu.Host;
 /// <summary>The <c>emu</c> command: its sub-commands and options (System.CommandLine: POSIX options, --help).</summary>
 public static class EmuCommandLine
 {
+    public const string DefaultRunNetdev = "socket,listen=127.0.0.1:5555";
+
+    public const string DefaultRunMac = "52:54:00:12:34:57";
+
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
     {
         var macOption = new Option<string?>("--mac")
@@ -122,21 +126,68 @@ public static class EmuCommandLine
             return 0;
         });
 
-        var run = new Command("run", "Start a node's machine with its e1000, bring the link up in virtual time and report the device. (The driver and the IPv6 stack join it in later releases.)")
+        var runNetdevOption = new Option<string>("--netdev")
         {
-            macOption,
+            HelpName = "SPEC",
+            Description = "The node's wire, in QEMU's -netdev syntax (socket, stream or dgram; see emu qtest --help).",
+            DefaultValueFactory = _ => DefaultRunNetdev,
+        };
+        var runMacOption = new Option<string?>("--mac")
+        {
+            HelpName = "MAC",
+            Description = $"MAC address of the node's e1000 (default {DefaultRunMac}, one above QEMU's default guest NIC).",
+        };
+        var durationOption = new Option<double?>("--duration")
+        {
+            HelpName = "SECONDS",
+            Description = "Stop by itself after SECONDS of wall-clock time (default: run until Ctrl-C or SIGTERM).",
+        };
+        var run = new Command("run", "Run one node (machine, e1000, Linux-model driver, IPv6 stack) on the wall clock, attached through a QEMU netdev; it answers ping6 and echoes UDP on port 7.")
+        {
+            runNetdevOption,
+            runMacOption,
             eepromOption,
+            pcapOption,
+            pcapFormatOption,
+            durationOption,
             logLevelOption,
         };
         run.SetAction(parse =>
         {
-            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
             {
                 return 2;
             }
 
+            string netdevText = parse.GetValue(runNetdevOption)!;
+            if (!NetdevSpec.TryParse(netdevText, out NetdevSpec? spec, out string? netdevError))
+            {
+                stderr.WriteLine($"emu: --netdev '{netdevText}': {netdevError}.");
+                return 2;
+            }
+
+            double? seconds = parse.GetValue(durationOption);
+            if (seconds is <= 0 or > 1e7)
+            {
+                stderr.WriteLine("emu: --duration takes a positive number of seconds.");
+                return 2;
+            }
+
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
-            return DeviceReport.Run(new PcMachine(options, loggers), stdout);
+            (CancellationTokenSource stop, IDisposable signals) = NodeRunner.StopSignals();
+            using (stop)
+            using (signals)
+            {
+                try
+                {
+                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token);
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+                {
+                    stderr.WriteLine($"emu run: {e.Message}");
+                    return 2;
+                }
+            }
         });
 
         var root = new RootCommand("Emu: a register-accurate Intel 82540EM (e1000) emulator, its Linux driver model and an IPv6 stack.")

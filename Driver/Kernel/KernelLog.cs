@@ -22,6 +22,9 @@ public sealed partial class KernelLog
 
     public IReadOnlyCollection<string> Lines => _lines;
 
+    /// <summary>Raised with each new line (as `dmesg --follow` shows it).</summary>
+    public event Action<string>? LineAdded;
+
     public void Info(string message) => Add(LogLevel.Information, message);
 
     public void Warn(string message) => Add(LogLevel.Warning, message);
@@ -52,6 +55,7 @@ public sealed partial class KernelLog
 
         _lines.Enqueue(line);
         Log.Kernel(_logger, level, line);
+        LineAdded?.Invoke(line);
     }
 
     private static partial class Log

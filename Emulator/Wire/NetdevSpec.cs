@@ -51,6 +51,48 @@ public sealed record NetdevSpec(string Text, NetdevKind Kind, bool Server, Netde
         return error is null;
     }
 
+    /// <summary>
+    /// The <c>-netdev</c> a QEMU needs to be this spec's peer, in the same family of syntax: a listener gets a
+    /// connector, a server a client, and a datagram pair its addresses swapped.
+    /// </summary>
+    public string PeerSpec(string id)
+    {
+        string head = Text.TrimStart();
+        if (head.StartsWith("-netdev ", StringComparison.Ordinal))
+        {
+            head = head["-netdev ".Length..].TrimStart();
+        }
+
+        bool socketSyntax = head.StartsWith("socket", StringComparison.Ordinal);
+        if (Kind == NetdevKind.Datagram)
+        {
+            return socketSyntax
+                ? $"socket,id={id},udp={HostPort(Local!)},localaddr={HostPort(Remote!)}"
+                : $"dgram,id={id},{Addr("local", Remote!)},{Addr("remote", Local!)}";
+        }
+
+        if (socketSyntax)
+        {
+            return Server ? $"socket,id={id},connect={HostPort(Local!)}" : $"socket,id={id},listen={HostPort(Remote!)}";
+        }
+
+        NetdevEndpoint endpoint = Server ? Local! : Remote!;
+        return $"stream,id={id},server={(Server ? "off" : "on")},{Addr("addr", endpoint)}";
+    }
+
+    private static string HostPort(NetdevEndpoint e) => $"{(string.IsNullOrEmpty(e.Host) || e.Host is "0.0.0.0" or "::" ? "127.0.0.1" : e.Host)}:{e.Port.ToString(CultureInfo.InvariantCulture)}";
+
+    private static string Addr(string prefix, NetdevEndpoint e)
+    {
+        if (e.IsUnix)
+        {
+            return $"{prefix}.type=unix,{prefix}.path={e.UnixPath}";
+        }
+
+        string host = string.IsNullOrEmpty(e.Host) || e.Host is "0.0.0.0" or "::" ? "127.0.0.1" : e.Host;
+        return $"{prefix}.type=inet,{prefix}.host={host},{prefix}.port={e.Port.ToString(CultureInfo.InvariantCulture)}";
+    }
+
     private static string? ParseSocket(string text, Dictionary<string, string> o, out NetdevSpec? spec)
     {
         spec = null;

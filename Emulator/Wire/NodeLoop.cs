@@ -49,9 +49,12 @@ public enum LoopItemKind
     /// <summary>A line of text (a qtest command).</summary>
     Line,
 
-    /// <summary>The text input ended.</summary>
+    /// <summary>The text input ended (or the node is asked to stop).</summary>
     EndOfInput,
+
+    /// <summary>Work another thread wants run on the node: <see cref="LoopItem.Work"/>.</summary>
+    Work,
 }
 
 /// <summary>One unit of work for a <see cref="NodeLoop"/>.</summary>
-public readonly record struct LoopItem(LoopItemKind Kind, Netdev? Source, byte[]? Buffer, int Length, string? Text);
+public readonly record struct LoopItem(LoopItemKind Kind, Netdev? Source, byte[]? Buffer, int Length, string? Text, Action? Work = null);

@@ -51,6 +51,9 @@ public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
     /// <summary>IPV6_UNICAST_HOPS / IPV6_MULTICAST_HOPS; -1 for the route's default.</summary>
     public int HopLimit { get; set; } = -1;
 
+    /// <summary>sk_data_ready: called on the node's loop after a datagram was queued (not when it went straight to a waiting recvfrom).</summary>
+    public Action<Socket>? DataReady { get; set; }
+
     /// <summary>Datagrams dropped because the receive buffer was full (sk_drops).</summary>
     public long Drops { get; private set; }
 
@@ -163,6 +166,7 @@ public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
 
         _queue.Enqueue((skb, from));
         _queuedBytes += cost;
+        DataReady?.Invoke(this);
         return true;
     }
 

@@ -86,13 +86,29 @@ public sealed class CommandLineTests
     }
 
     [Fact]
-    public void RunBringsTheLinkUp()
+    public void RunBringsTheNodeUpOnItsNetdevAndStopsWithASummary()
     {
-        (int code, string output, _) = Run(string.Empty, "run");
-        Assert.Equal(0, code);
-        Assert.Contains("MAC 52:54:00:12:34:56  EEPROM checksum valid", output);
-        Assert.Contains("link up after 500 ms", output);
-        Assert.Contains("STATUS 0x80080783", output);
+        // A dgram netdev needs no peer: the link comes up, DAD ends, and --duration stops it.
+        (int code, string output, string error) = Run(string.Empty, "run", "--netdev", "dgram,local.type=inet,local.host=127.0.0.1,local.port=0,remote.type=inet,remote.host=127.0.0.1,remote.port=9", "--duration", "2.5");
+        Assert.True(code == 0, output + error);
+        Assert.Contains("eth0: Intel(R) PRO/1000 Network Connection", output);
+        Assert.Contains("emu run: node up; eth0 52:54:00:12:34:57", output);
+        Assert.Contains("QEMU      -netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=9,remote.type=inet,remote.host=127.0.0.1,remote.port=0 -device e1000,netdev=n0,mac=52:54:00:12:34:56", output);
+        Assert.Contains("eth0: NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX/TX", output);
+        Assert.Contains("emu run: eth0: fe80::5054:ff:fe12:3457/64 ready", output);
+        Assert.Contains("emu run: stopped after", output);
+        Assert.Contains("Icmp6OutNeighborSolicits 1", output);   // the DAD probe
+    }
+
+    [Theory]
+    [InlineData("--netdev", "tap,ifname=tap0", "netdev type 'tap' is not supported")]
+    [InlineData("--duration", "-1", "--duration takes a positive number")]
+    [InlineData("--mac", "52:54:00", "is not a MAC address")]
+    public void RunRefusesBadOptions(string option, string value, string message)
+    {
+        (int code, _, string error) = Run(string.Empty, "run", option, value);
+        Assert.Equal(2, code);
+        Assert.Contains(message, error);
     }
 
     [Fact]

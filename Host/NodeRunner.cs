@@ -1,0 +1,226 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Emu.Emulator.E1000;
+using Emu.Emulator.Machine;
+using Emu.Emulator.Wire;
+using Emu.Stack.Core;
+using Emu.Stack.Ipv6;
+using Emu.Stack.Sockets;
+using Emu.Stack.Wire;
+using Microsoft.Extensions.Logging;
+
+namespace Emu.Host;
+
+/// <summary>
+/// <c>emu run</c>: one node (machine, e1000, driver, IPv6 stack) on the wall clock, its wire a QEMU netdev. Virtual
+/// time follows the wall clock: the loop runs the scheduler up to "now", then sleeps until the next deadline or the
+/// next frame from the netdev, whichever comes first. It answers ping6 and echoes UDP on port 7; Ctrl-C or SIGTERM
+/// stops it with a summary of its counters.
+/// </summary>
+public sealed class NodeRunner
+{
+    public const ushort EchoPort = 7;
+
+    private static readonly TimeSpan MaxWait = TimeSpan.FromMilliseconds(50);
+    private readonly TextWriter _out;
+    private readonly CultureInfo _c = CultureInfo.InvariantCulture;
+
+    private readonly NodeLoop _loop = new();
+
+    public NodeRunner(TextWriter output)
+    {
+        _out = output;
+    }
+
+    /// <summary>The running node, once <see cref="Run"/> has brought it up (touch it only from posted work).</summary>
+    public Node? Node { get; private set; }
+
+    /// <summary>Set once the node is up and its banner printed.</summary>
+    public ManualResetEventSlim Started { get; } = new();
+
+    /// <summary>Runs <paramref name="work"/> on the node's loop (from any thread).</summary>
+    public void Post(Action<Node> work) => _loop.Post(new LoopItem(LoopItemKind.Work, null, null, 0, null, () => work(Node!)));
+
+    /// <summary>Asks the loop to stop (from any thread).</summary>
+    public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
+
+    /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
+    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop)
+    {
+        var node = new Node(options, loggerFactory: loggers);
+        Node = node;
+        PcMachine machine = node.Machine;
+        using NodeLoop loop = _loop;
+        using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
+        if (capture is not null)
+        {
+            machine.Nic.Tap = capture;
+        }
+
+        using Netdev netdev = Netdev.Start(spec, loop, loggers.CreateLogger("Emu.Netdev"));
+        machine.Nic.Wire = netdev;
+        netdev.Port = machine.Nic;
+        netdev.CarrierChanged = up => machine.Nic.SetCarrier(up);
+        if (spec.Kind == NetdevKind.Stream)
+        {
+            machine.Nic.SetCarrier(false);   // no peer yet: a cable with nothing at the other end
+        }
+
+        node.Kernel.Log.LineAdded += line => Say(line);
+        if (node.Boot() != 1 || node.Netdev is not { } dev)
+        {
+            Say("emu run: the e1000 driver did not bind; see the kernel log above.");
+            return 1;
+        }
+
+        int open = node.Kernel.Net.DevOpen(dev);
+        if (open != 0)
+        {
+            Say(string.Create(_c, $"emu run: {dev.Name} did not come up (error {open})."));
+            return 1;
+        }
+
+        node.Ipv6.AddressChanged += (idev, ifa) => Say(ifa.DadFailed
+            ? $"emu run: {idev.Dev.Name}: {ifa.Address} failed duplicate address detection; not used"
+            : $"emu run: {idev.Dev.Name}: {ifa.Address}/{ifa.PrefixLength} ready");
+        Socket echo = StartEchoService(node);
+        PrintBanner(dev, spec);
+        Started.Set();
+
+        var wall = Stopwatch.StartNew();
+        long origin = machine.Scheduler.Now;
+        long deadline = duration is { } d ? (long)d.TotalMilliseconds * 1_000_000 : long.MaxValue;
+        using CancellationTokenRegistration registration = stop.Register(() => loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null)));
+        bool running = true;
+        while (running)
+        {
+            long elapsed = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
+            if (elapsed >= deadline)
+            {
+                break;
+            }
+
+            machine.Scheduler.RunUntil(Math.Max(machine.Scheduler.Now, origin + elapsed));
+            machine.SyncInterrupts();
+            TimeSpan wait = MaxWait;
+            if (machine.Scheduler.NextDeadline is long next)
+            {
+                long ns = Math.Max(0, next - (origin + elapsed));
+                wait = TimeSpan.FromTicks(Math.Min(MaxWait.Ticks, ns / 100));
+            }
+
+            if (!loop.TryTake(wait, out LoopItem item))
+            {
+                continue;
+            }
+
+            do
+            {
+                if (item.Kind == LoopItemKind.EndOfInput)
+                {
+                    running = false;
+                    break;
+                }
+
+                long now = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
+                machine.Scheduler.RunUntil(Math.Max(machine.Scheduler.Now, origin + now));
+                if (item.Kind == LoopItemKind.Work)
+                {
+                    item.Work!();
+                }
+                else
+                {
+                    netdev.Deliver(item);
+                }
+
+                machine.SyncInterrupts();
+            }
+            while (loop.TryTake(TimeSpan.Zero, out item));
+        }
+
+        echo.Dispose();
+        PrintSummary(node, dev, netdev, wall.Elapsed);
+        node.Kernel.Net.DevClose(dev);
+        return 0;
+    }
+
+    /// <summary>A UDP echo service (RFC 862) on port 7: every datagram goes back to its sender.</summary>
+    private static Socket StartEchoService(Node node)
+    {
+        node.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? socket);
+        socket!.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, EchoPort));
+        byte[] buffer = new byte[65536];
+        socket.DataReady = s =>
+        {
+            while (s.TryReceiveFrom(buffer, out ReceiveResult r))
+            {
+                s.SendTo(buffer.AsSpan(0, r.Length), r.From);
+            }
+        };
+        return socket;
+    }
+
+    private void PrintBanner(NetDevice dev, NetdevSpec spec)
+    {
+        string mac = string.Join(':', dev.DevAddr.Take(6).Select(b => b.ToString("x2", _c)));
+        Ipv6Address ll = Ipv6Address.LinkLocalFromMac(dev.DevAddr);
+        Say($"emu run: node up; {dev.Name} {mac} on netdev {spec.Text}");
+        Say($"  address   {ll} (link-local; ready once duplicate address detection ends), plus SLAAC from router advertisements");
+        Say($"  services  ICMPv6 echo (ping6 {ll}%<guest's interface>); UDP echo on port {EchoPort}");
+        Say($"  QEMU      -netdev {spec.PeerSpec("n0")} -device e1000,netdev=n0,mac=52:54:00:12:34:56");
+        Say("  stop      Ctrl-C or SIGTERM");
+    }
+
+    private void PrintSummary(Node node, NetDevice dev, Netdev netdev, TimeSpan elapsed)
+    {
+        NetDeviceStats stats = NetCore.DevGetStats(dev);
+        E1000Statistics device = node.Machine.Nic.Statistics;
+        Say(string.Create(_c, $"emu run: stopped after {elapsed.TotalSeconds:F1} s"));
+        Say(string.Create(_c, $"  netdev    frames in {netdev.Counters.FramesIn}, out {netdev.Counters.FramesOut}, dropped while unconnected {netdev.Counters.DroppedNotConnected}, send errors {netdev.Counters.DroppedSendError}, connections {netdev.Counters.Connections}, closed for bad lengths {netdev.Counters.BadLengthClosures}"));
+        Say(string.Create(_c, $"  e1000     delivered {device.RxDelivered}, sent {device.TxSent}, dropped {device.TotalDrops}{DropDetail(device)}"));
+        Say(string.Create(_c, $"  {dev.Name,-9} rx {stats.RxPackets} packets {stats.RxBytes} bytes (dropped {stats.RxDropped}), tx {stats.TxPackets} packets {stats.TxBytes} bytes (dropped {stats.TxDropped})"));
+        var snmp = node.Ipv6.Snmp.All().Where(c => c.Value != 0).Select(c => string.Create(_c, $"{c.Name} {c.Value}")).ToList();
+        Say("  snmp6     " + (snmp.Count == 0 ? "(all zero)" : string.Join(", ", snmp)));
+    }
+
+    private string DropDetail(E1000Statistics s)
+    {
+        var parts = Enum.GetValues<E1000DropReason>().Where(r => s[r] != 0).Select(r => string.Create(_c, $"{r} {s[r]}")).ToList();
+        return parts.Count == 0 ? string.Empty : " (" + string.Join(", ", parts) + ")";
+    }
+
+    private void Say(string line)
+    {
+        _out.WriteLine(line);
+        _out.Flush();
+    }
+
+    /// <summary>Ctrl-C and SIGTERM as one cancellation.</summary>
+    public static (CancellationTokenSource Source, IDisposable Registrations) StopSignals()
+    {
+        var source = new CancellationTokenSource();
+        PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            source.Cancel();
+        });
+        PosixSignalRegistration interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            source.Cancel();
+        });
+        return (source, new Registrations(term, interrupt));
+    }
+
+    private sealed class Registrations(params IDisposable[] items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (IDisposable item in items)
+            {
+                item.Dispose();
+            }
+        }
+    }
+}
