@@ -36,7 +36,7 @@ public sealed partial class Ipv6Stack
     }
 
     /// <summary>ip6_fragment: fragments of at most the MTU, offsets in 8-byte units, one unpredictable identification (RFC 7739).</summary>
-    private int Fragment(SkBuff skb, Inet6Dev idev, Ipv6Address source, Ipv6Address destination, byte nextHeader, byte hopLimit, Ipv6Address nextHop)
+    private int Fragment(SkBuff skb, Inet6Dev idev, Ipv6Address source, Ipv6Address destination, byte nextHeader, byte hopLimit, Ipv6Address nextHop, uint flowLabel)
     {
         int maxData = (idev.Mtu - Ipv6Header.Length - 8) & ~7;
         uint id = (uint)_random.Next(1, int.MaxValue);
@@ -53,7 +53,7 @@ public sealed partial class Ipv6Stack
             fh[1] = 0;
             BinaryPrimitives.WriteUInt16BigEndian(fh[2..], (ushort)(offset | (more ? 1 : 0)));
             BinaryPrimitives.WriteUInt32BigEndian(fh[4..], id);
-            Ipv6Header.Write(fragment.Push(Ipv6Header.Length), fragment.Len - Ipv6Header.Length, IpProto.Fragment, hopLimit, source, destination);
+            Ipv6Header.Write(fragment.Push(Ipv6Header.Length), fragment.Len - Ipv6Header.Length, IpProto.Fragment, hopLimit, source, destination, flowLabel);
             fragment.NetworkHeader = fragment.Data;
             Snmp.Inc(Snmp6Counter.Ip6FragCreates);
             result = Ip6FinishOutput(fragment, idev, destination, nextHop);

@@ -26,6 +26,7 @@ public sealed partial class Ipv6Stack
     private readonly Dictionary<NetDevice, Inet6Dev> _devs = [];
     private readonly ILogger _logger;
     private readonly Random _random;
+    private readonly ulong _flowKey;
     private readonly Dictionary<byte, Action<SkBuff, Inet6Dev, Ipv6Address, Ipv6Address, bool>> _upperProtocols = [];
 
     public Ipv6Stack(NetCore net, ILogger? logger = null, int seed = 1)
@@ -34,6 +35,7 @@ public sealed partial class Ipv6Stack
         Clock = net.Clock;
         _logger = logger ?? NullLogger.Instance;
         _random = new Random(seed);
+        _flowKey = (ulong)_random.NextInt64();
         Udp = new Udp.Udp6(this);
         Sockets = new Sockets.Inet6Sockets(this);
         net.DevAddPack(EthPIpv6, Ipv6Rcv);
@@ -472,15 +474,40 @@ public sealed partial class Ipv6Stack
         }
 
         byte hops = (byte)(hopLimit >= 0 ? hopLimit : destination.IsMulticast ? 1 : idev!.CurHopLimit);
+
+        // RFC 6437 §3: a pseudo-random label per flow, from a keyed hash (Linux's auto_flowlabels); neighbour
+        // discovery and MLD, link-local control traffic, keep label 0 as Linux's ndisc/mld do.
+        uint flowLabel = hops == 255 || routerAlert ? 0 : FlowLabel(source, destination, nextHeader, skb.DataSpan);
         Snmp.Inc(Snmp6Counter.Ip6OutRequests);
         if (skb.Len + Ipv6Header.Length > idev!.Mtu)
         {
-            return Fragment(skb, idev, source, destination, nextHeader, hops, nextHop);
+            return Fragment(skb, idev, source, destination, nextHeader, hops, nextHop, flowLabel);
         }
 
-        Ipv6Header.Write(skb.Push(Ipv6Header.Length), skb.Len - Ipv6Header.Length, nextHeader, hops, source, destination);
+        Ipv6Header.Write(skb.Push(Ipv6Header.Length), skb.Len - Ipv6Header.Length, nextHeader, hops, source, destination, flowLabel);
         skb.NetworkHeader = skb.Data;
         return Ip6FinishOutput(skb, idev, destination, nextHop);
+    }
+
+    /// <summary>A non-zero 20-bit label from the flow's addresses, protocol and ports (or ICMP type) under this node's secret key.</summary>
+    private uint FlowLabel(Ipv6Address source, Ipv6Address destination, byte nextHeader, ReadOnlySpan<byte> upper)
+    {
+        ulong h = _flowKey;
+        h = Mix(h, source.High);
+        h = Mix(h, source.Low);
+        h = Mix(h, destination.High);
+        h = Mix(h, destination.Low);
+        ulong ports = nextHeader is IpProto.Udp or IpProto.Tcp && upper.Length >= 4 ? BinaryPrimitives.ReadUInt32BigEndian(upper) : upper.Length >= 1 ? upper[0] : 0u;
+        h = Mix(h, ((ulong)nextHeader << 32) | ports);
+        uint label = (uint)(h ^ (h >> 32)) & 0xF_FFFF;
+        return label == 0 ? 1 : label;
+
+        static ulong Mix(ulong h, ulong v)
+        {
+            h ^= v;
+            h *= 0x9E37_79B9_7F4A_7C15UL;
+            return h ^ (h >> 29);
+        }
     }
 
     private int Ip6FinishOutput(SkBuff skb, Inet6Dev idev, Ipv6Address destination, Ipv6Address nextHop)

@@ -44,10 +44,10 @@ public readonly ref struct Ipv6Header
 
     public Ipv6Address Destination => Ipv6Address.Read(_bytes[24..]);
 
-    /// <summary>Writes a header (version 6, traffic class 0, flow label 0).</summary>
-    public static void Write(Span<byte> destination, int payloadLength, byte nextHeader, byte hopLimit, Ipv6Address source, Ipv6Address dest)
+    /// <summary>Writes a header (version 6, traffic class 0, the given 20-bit flow label).</summary>
+    public static void Write(Span<byte> destination, int payloadLength, byte nextHeader, byte hopLimit, Ipv6Address source, Ipv6Address dest, uint flowLabel = 0)
     {
-        BinaryPrimitives.WriteUInt32BigEndian(destination, 0x6000_0000);
+        BinaryPrimitives.WriteUInt32BigEndian(destination, 0x6000_0000 | (flowLabel & 0xF_FFFF));
         BinaryPrimitives.WriteUInt16BigEndian(destination[4..], (ushort)payloadLength);
         destination[6] = nextHeader;
         destination[7] = hopLimit;

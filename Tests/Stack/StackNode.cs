@@ -17,6 +17,11 @@ public sealed class StackNode
     private readonly WireOps _ops;
 
     public StackNode(EventScheduler scheduler, byte lastMacByte, int seed = 1)
+        : this(scheduler, [0x52, 0x54, 0x00, 0x12, 0x34, lastMacByte], seed)
+    {
+    }
+
+    public StackNode(EventScheduler scheduler, byte[] mac, int seed = 1)
     {
         Scheduler = scheduler;
         Core = new NetCore(new SchedulerClock(scheduler));
@@ -24,7 +29,7 @@ public sealed class StackNode
         _ops = new WireOps(this);
         Dev = NetDevice.AllocEtherdev(null);
         Dev.Ops = _ops;
-        Mac = [0x52, 0x54, 0x00, 0x12, 0x34, lastMacByte];
+        Mac = mac;
         Mac.CopyTo(Dev.DevAddr, 0);
         Ip = new Ipv6Stack(Core, seed: seed) { KernelMessage = Log.Add };
         Assert.Equal(0, Core.RegisterNetdev(Dev));
