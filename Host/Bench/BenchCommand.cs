@@ -76,7 +76,63 @@ internal static class BenchCommand
             Print(results, stdout, "emu bench driver: dev_queue_xmit → driver → e1000 → wire → e1000 → NAPI → netif_receive_skb");
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
-        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver };
+        var datagrams = new Option<long>("--datagrams") { HelpName = "N", Description = "Datagrams to measure per size (after a warm-up of N / 2, at least 200,000).", DefaultValueFactory = _ => 1_000_000 };
+        var payloads = new Option<int[]>("--sizes") { HelpName = "BYTES", Description = "UDP payload sizes (1 to 1452).", DefaultValueFactory = _ => [64, 1400], AllowMultipleArgumentsPerToken = true };
+        var udp = new Command("udp", "Datagrams/s from a UDP socket on one node to a UDP socket on another, through both IPv6 stacks, drivers and devices, and bytes allocated per datagram.")
+        {
+            datagrams,
+            payloads,
+        };
+        udp.SetAction(parse =>
+        {
+            long n = parse.GetValue(datagrams);
+            int[] sizeList = parse.GetValue(payloads) ?? [64, 1400];
+            if (n <= 0 || sizeList.Any(s => s is < 1 or > 1452))
+            {
+                stdout.WriteLine("emu bench: --datagrams must be positive and --sizes between 1 and 1452.");
+                return 2;
+            }
+
+            var results = new List<BenchResult>();
+            foreach (int size in sizeList)
+            {
+                var bench = new UdpBench(size);
+                bench.Run(Math.Max(n / 2, 200_000));   // past tiered JIT warm-up
+                results.Add(bench.Run(n));
+            }
+
+            PrintUdp(results, stdout);
+            return results.All(r => r.Drops == 0) ? 0 : 1;
+        });
+        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp };
+    }
+
+    public static void PrintUdp(IReadOnlyList<BenchResult> results, TextWriter writer)
+    {
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = Math.Max(console.Profile.Width, 132);
+        var table = new Table().Title("emu bench udp: sendto → IPv6 → driver → e1000 → wire → e1000 → NAPI → IPv6 → UDP → recvfrom");
+        table.AddColumn("payload (bytes)");
+        table.AddColumn(new TableColumn("datagrams").RightAligned());
+        table.AddColumn(new TableColumn("seconds").RightAligned());
+        table.AddColumn(new TableColumn("k datagrams/s").RightAligned());
+        table.AddColumn(new TableColumn("payload Gbit/s").RightAligned());
+        table.AddColumn(new TableColumn("bytes allocated/datagram").RightAligned());
+        table.AddColumn(new TableColumn("drops").RightAligned());
+        var c = CultureInfo.InvariantCulture;
+        foreach (BenchResult r in results)
+        {
+            table.AddRow(
+                r.FrameLength.ToString(c),
+                r.Frames.ToString("N0", c),
+                r.Elapsed.TotalSeconds.ToString("F3", c),
+                (r.FramesPerSecond / 1e3).ToString("F0", c),
+                (r.FramesPerSecond * r.FrameLength * 8 / 1e9).ToString("F2", c),
+                r.BytesAllocatedPerFrame.ToString("F2", c),
+                r.Drops.ToString(c));
+        }
+
+        console.Write(table);
     }
 
     public static void Print(IReadOnlyList<BenchResult> results, TextWriter writer, string title = "emu bench")

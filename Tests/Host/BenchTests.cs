@@ -49,3 +49,29 @@ public sealed class DriverBenchTests
         Assert.Equal(0.0, result.BytesAllocatedPerFrame);
     }
 }
+
+/// <summary>The UDP benchmark's path (sockets, UDP, IPv6, neighbour, driver, device and back) allocates nothing per datagram.</summary>
+public sealed class UdpBenchTests
+{
+    [Theory]
+    [InlineData(64)]
+    [InlineData(1400)]
+    public void SteadyStateDeliversEveryDatagramWithoutAllocating(int size)
+    {
+        var bench = new UdpBench(size);
+        bench.Run(20_000);
+        BenchResult result = bench.Run(20_000);
+        Assert.Equal(20_000, result.Frames);
+        Assert.Equal(0, result.Drops);
+        Assert.Equal(0.0, result.BytesAllocatedPerFrame);
+    }
+
+    [Fact]
+    public void CommandPrintsItsTable()
+    {
+        var output = new StringWriter();
+        Assert.Equal(0, Emu.Host.EmuCommandLine.Run(["bench", "udp", "--datagrams", "1000", "--sizes", "64"], TextReader.Null, output, TextWriter.Null));
+        Assert.Contains("k datagrams/s", output.ToString());
+        Assert.Contains("bytes allocated/datagram", output.ToString());
+    }
+}
