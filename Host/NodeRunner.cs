@@ -48,7 +48,8 @@ public sealed class NodeRunner
     /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
     public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop)
     {
-        var node = new Node(options, loggerFactory: loggers);
+        // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
+        var node = new Node(options, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
         Node = node;
         PcMachine machine = node.Machine;
         using NodeLoop loop = _loop;

@@ -35,6 +35,12 @@ public sealed class Inet6Dev
     /// <summary>The default router list (RFC 4861 §6.3.4) with each router's lifetime end.</summary>
     public List<(Ipv6Address Router, long ValidUntil)> DefaultRouters { get; } = [];
 
+    /// <summary>Redirected destinations (RFC 4861 §8.3): destination → the next hop to use instead.</summary>
+    public Dictionary<Ipv6Address, Ipv6Address> Redirects { get; } = [];
+
+    /// <summary>Path MTUs learnt from Packet Too Big (RFC 8201): destination → (MTU, expiry).</summary>
+    public Dictionary<Ipv6Address, (int Mtu, long Until)> PathMtu { get; } = [];
+
     public long BaseReachableTime { get; internal set; } = BaseReachableTimeNs;
 
     /// <summary>ReachableTime: BaseReachableTime randomised in [0.5, 1.5) (RFC 4861 §6.3.2).</summary>
@@ -49,6 +55,11 @@ public sealed class Inet6Dev
     internal int RouterSolicitationsSent { get; set; }
 
     internal IKernelTimer? RsTimer { get; set; }
+
+    /// <summary>The pending answer to MLD queries and when it is due.</summary>
+    internal IKernelTimer? MldTimer { get; set; }
+
+    internal long MldResponseDue { get; set; }
 
     public Inet6Ifaddr? LinkLocal
     {

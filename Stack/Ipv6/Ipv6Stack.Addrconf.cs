@@ -188,6 +188,7 @@ public sealed partial class Ipv6Stack
 
         idev.Addresses.Clear();
         idev.RsTimer?.Cancel();
+        idev.MldTimer?.Cancel();
         foreach (Neighbour n in idev.Neighbours.Values)
         {
             n.Timer?.Cancel();

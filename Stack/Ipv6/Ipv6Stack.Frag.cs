@@ -13,6 +13,9 @@ public sealed partial class Ipv6Stack
     /// <summary>Linux ip6frag_high_thresh: the memory reassembly may hold.</summary>
     public const int ReassemblyMemoryLimit = 4 * 1024 * 1024;
 
+    /// <summary>What each held fragment costs beyond its data (its bookkeeping; Linux charges the skb's truesize).</summary>
+    public const int FragmentOverhead = 256;
+
     /// <summary>Fragments one datagram may arrive in before it is abandoned (a 64 KiB datagram over 1280-byte links needs 53).</summary>
     public const int MaxFragmentsPerDatagram = 512;
 
@@ -38,7 +41,7 @@ public sealed partial class Ipv6Stack
     /// <summary>ip6_fragment: fragments of at most the MTU, offsets in 8-byte units, one unpredictable identification (RFC 7739).</summary>
     private int Fragment(SkBuff skb, Inet6Dev idev, Ipv6Address source, Ipv6Address destination, byte nextHeader, byte hopLimit, Ipv6Address nextHop, uint flowLabel)
     {
-        int maxData = (idev.Mtu - Ipv6Header.Length - 8) & ~7;
+        int maxData = (PathMtu(idev, destination) - Ipv6Header.Length - 8) & ~7;
         uint id = (uint)_random.Next(1, int.MaxValue);
         ReadOnlySpan<byte> payload = skb.DataSpan;
         int result = 0;
@@ -116,7 +119,7 @@ public sealed partial class Ipv6Stack
         }
 
         var key = (source, destination, id);
-        if (_fragMemory + dataLength > ReassemblyMemoryLimit)
+        if (_fragMemory + dataLength + FragmentOverhead > ReassemblyMemoryLimit)
         {
             // The reassembly memory cap (Linux ip6frag_high_thresh): new fragments are refused while it is full.
             Drop(skb, Snmp6Counter.Ip6ReasmFails);
@@ -175,8 +178,8 @@ public sealed partial class Ipv6Stack
         }
 
         q.Pieces.Add((fragmentOffset, h[8..].ToArray()));
-        q.Bytes += dataLength;
-        _fragMemory += dataLength;
+        q.Bytes += dataLength + FragmentOverhead;
+        _fragMemory += dataLength + FragmentOverhead;
         skb.Free();
 
         if (q.TotalLength < 0 || q.FirstFragment is null)

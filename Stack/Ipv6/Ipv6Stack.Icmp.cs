@@ -65,6 +65,7 @@ public sealed partial class Ipv6Stack
                 break;
             case IcmpPacketTooBig:
                 Snmp.Inc(Snmp6Counter.Icmp6InPktTooBigs);
+                PacketTooBigRcv(m, idev);
                 break;
             case IcmpTimeExceeded:
                 Snmp.Inc(Snmp6Counter.Icmp6InTimeExcds);
@@ -80,7 +81,7 @@ public sealed partial class Ipv6Stack
                 NdiscRcv(skb, idev, source, destination, hopLimit);
                 return;
             case IcmpMldQuery:
-                MldQueryRcv(m, idev);
+                MldQueryRcv(m, idev, source, hopLimit);
                 break;
             case IcmpMldv2Report:
                 Snmp.Inc(Snmp6Counter.Icmp6InMLDv2Reports);
@@ -88,6 +89,41 @@ public sealed partial class Ipv6Stack
         }
 
         skb.Free();
+    }
+
+    /// <summary>RFC 8201 §4: how long a learnt path MTU holds before the link MTU is tried again.</summary>
+    public const long PathMtuAgeNs = 600_000_000_000;
+
+    /// <summary>
+    /// A Packet Too Big (RFC 4443 §3.2, RFC 8201 §4): about a packet of ours (its source one of our addresses, or it is
+    /// ignored, §5.2), it lowers the path MTU to its destination — never below 1280 (RFC 8200 §5).
+    /// </summary>
+    private void PacketTooBigRcv(ReadOnlySpan<byte> m, Inet6Dev idev)
+    {
+        if (m.Length < 8 + Ipv6Header.Length)
+        {
+            Snmp.Inc(Snmp6Counter.Icmp6InErrors);
+            return;
+        }
+
+        uint mtu = BinaryPrimitives.ReadUInt32BigEndian(m[4..]);
+        Ipv6Address ourSource = Ipv6Address.Read(m[(8 + 8)..]);
+        Ipv6Address destination = Ipv6Address.Read(m[(8 + 24)..]);
+        if (idev.Find(ourSource) is null || destination.IsMulticast)
+        {
+            return;
+        }
+
+        int pmtu = (int)Math.Clamp(mtu, MinMtu, (uint)idev.Mtu);
+        if (pmtu < PathMtu(idev, destination))
+        {
+            if (idev.PathMtu.Count >= MaxNeighbours && !idev.PathMtu.ContainsKey(destination))
+            {
+                idev.PathMtu.Clear();   // a flood: start again from the link MTU
+            }
+
+            idev.PathMtu[destination] = (pmtu, Clock.Now + PathMtuAgeNs);
+        }
     }
 
     /// <summary>icmpv6_echo_reply: same identifier, sequence and data; to a multicast request from a unicast source (§4.2).</summary>

@@ -41,12 +41,18 @@ public sealed partial class Ipv6Stack
         }
     }
 
-    /// <summary>A Multicast Listener Query: report current state after a random delay within Maximum Response Delay (§6.2).</summary>
-    private void MldQueryRcv(ReadOnlySpan<byte> m, Inet6Dev idev)
+    /// <summary>
+    /// A Multicast Listener Query (§6.2): answered by a report of the current state after a random delay within the
+    /// Maximum Response Delay. One response is pending per interface; a query never makes it later (rule 1), and a
+    /// query whose delay ends sooner brings it forward. Queries not from a link-local source with hop limit 1 are
+    /// discarded (§5).
+    /// </summary>
+    private void MldQueryRcv(ReadOnlySpan<byte> m, Inet6Dev idev, Ipv6Address source, byte hopLimit)
     {
         Snmp.Inc(Snmp6Counter.Icmp6InGroupMembQueries);
-        if (m.Length < 24)
+        if (m.Length < 24 || !source.IsLinkLocal || hopLimit != 1)
         {
+            Snmp.Inc(Snmp6Counter.Icmp6InErrors);
             return;
         }
 
@@ -54,23 +60,36 @@ public sealed partial class Ipv6Stack
 
         // §5.1.3: codes from 32768 use a floating-point form; below, the code is milliseconds.
         long maxResponseMs = maxResponseCode < 32768 ? maxResponseCode : ((maxResponseCode & 0x0FFF) | 0x1000) << (((maxResponseCode >> 12) & 0x7) + 3);
-        Ipv6Address group = Ipv6Address.Read(m[8..]);
+        long due = Clock.Now + RandomBelow(Math.Max(1, maxResponseMs) * 1_000_000L);
+        idev.MldTimer ??= Clock.CreateTimer("mld report " + idev.Dev.Name, () => MldReportCurrentState(idev));
+        if (!idev.MldTimer.IsPending || due < idev.MldResponseDue)
+        {
+            idev.MldResponseDue = due;
+            idev.MldTimer.Arm(due);
+        }
+    }
+
+    /// <summary>A Current State Report: MODE_IS_EXCLUDE (no sources) for every reportable group joined.</summary>
+    private void MldReportCurrentState(Inet6Dev idev)
+    {
+        if (!_devs.ContainsKey(idev.Dev))
+        {
+            return;
+        }
+
         var groups = new List<Ipv6Address>();
         foreach (Ipv6Address g in idev.Groups.Keys)
         {
-            if (MldReportable(g) && (group.IsUnspecified || g == group))
+            if (MldReportable(g))
             {
                 groups.Add(g);
             }
         }
 
-        if (groups.Count == 0)
+        if (groups.Count > 0)
         {
-            return;
+            SendMldReport(idev, groups, ModeIsExclude);
         }
-
-        IKernelTimer timer = Clock.CreateTimer("mld query", () => SendMldReport(idev, groups, ModeIsExclude));
-        timer.ArmIn(RandomBelow(Math.Max(1, maxResponseMs) * 1_000_000L));
     }
 
     /// <summary>An MLDv2 Report (§5.2) to ff02::16, hop limit 1, with Router Alert, from the link-local address.</summary>

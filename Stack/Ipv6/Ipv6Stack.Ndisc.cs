@@ -31,13 +31,56 @@ public sealed partial class Ipv6Stack
     /// <summary>The neighbour cache entry for an address on an interface, if any.</summary>
     public Neighbour? NeighLookup(Inet6Dev idev, Ipv6Address address) => idev.Neighbours.GetValueOrDefault(address);
 
+    /// <summary>Neighbour cache entries per interface at most (Linux gc_thresh3).</summary>
+    public const int MaxNeighbours = 1024;
+
+    /// <summary>
+    /// neigh_create: a new entry, or null when the cache is full and nothing can be evicted (FAILED, then STALE
+    /// entries go first, as Linux's forced garbage collection does).
+    /// </summary>
+    private Neighbour? NeighCreate(Inet6Dev idev, Ipv6Address address)
+    {
+        if (idev.Neighbours.Count >= MaxNeighbours)
+        {
+            Neighbour? victim = null;
+            foreach (Neighbour n in idev.Neighbours.Values)
+            {
+                if (n.State is NudState.Failed or NudState.None || (n.State == NudState.Stale && victim is null))
+                {
+                    victim = n;
+                    if (n.State is NudState.Failed or NudState.None)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            if (victim is null)
+            {
+                Snmp.Inc(Snmp6Counter.Ip6OutDiscards);
+                return null;
+            }
+
+            victim.Timer?.Cancel();
+            Snmp.Add(Snmp6Counter.Ip6OutDiscards, victim.Queue.Purge());
+            idev.Neighbours.Remove(victim.Address);
+        }
+
+        var created = new Neighbour(address, idev.Dev);
+        idev.Neighbours[address] = created;
+        return created;
+    }
+
     /// <summary>A static entry (ip neigh replace ... nud permanent): never probed, never expires.</summary>
     public void NeighAddPermanent(Inet6Dev idev, Ipv6Address address, ReadOnlySpan<byte> linkAddress)
     {
         if (!idev.Neighbours.TryGetValue(address, out Neighbour? n))
         {
-            n = new Neighbour(address, idev.Dev);
-            idev.Neighbours[address] = n;
+            n = NeighCreate(idev, address);
+            if (n is null)
+            {
+                return;
+            }
         }
 
         n.LinkAddress = linkAddress.ToArray();
@@ -51,8 +94,12 @@ public sealed partial class Ipv6Stack
     {
         if (!idev.Neighbours.TryGetValue(nextHop, out Neighbour? n))
         {
-            n = new Neighbour(nextHop, idev.Dev) { State = NudState.None };
-            idev.Neighbours[nextHop] = n;
+            n = NeighCreate(idev, nextHop);
+            if (n is null)
+            {
+                skb.Free();
+                return -105;   // -ENOBUFS
+            }
         }
 
         switch (n.State)
@@ -145,8 +192,11 @@ public sealed partial class Ipv6Stack
     {
         if (!idev.Neighbours.TryGetValue(address, out Neighbour? n))
         {
-            n = new Neighbour(address, idev.Dev);
-            idev.Neighbours[address] = n;
+            n = NeighCreate(idev, address);
+            if (n is null)
+            {
+                return;
+            }
         }
 
         if (isRouter)
@@ -206,7 +256,8 @@ public sealed partial class Ipv6Stack
                 RecvRouterAdvert(m, idev, source);
                 break;
             case IcmpRedirect:
-                Snmp.Inc(Snmp6Counter.Icmp6InRedirects);        // not acted on: one link, no routers to choose between
+                Snmp.Inc(Snmp6Counter.Icmp6InRedirects);
+                RecvRedirect(m, idev, source);
                 break;
         }
 
@@ -453,6 +504,44 @@ public sealed partial class Ipv6Stack
             {
                 PrefixInformation(idev, o);
             }
+        }
+    }
+
+    /// <summary>
+    /// ndisc_redirect_rcv (RFC 4861 §8.1, §8.3): from the current first-hop router for the destination, to a target that
+    /// is a link-local router or the destination itself (on-link); later packets to the destination go to the target.
+    /// </summary>
+    private void RecvRedirect(ReadOnlySpan<byte> m, Inet6Dev idev, Ipv6Address source)
+    {
+        if (m.Length < 40 || !source.IsLinkLocal)
+        {
+            Snmp.Inc(Snmp6Counter.Icmp6InErrors);
+            return;
+        }
+
+        Ipv6Address target = Ipv6Address.Read(m[8..]);
+        Ipv6Address destination = Ipv6Address.Read(m[24..]);
+        if (destination.IsMulticast || (!target.IsLinkLocal && target != destination) || !TryOptions(m[40..], out _, out int tllao, out _))
+        {
+            Snmp.Inc(Snmp6Counter.Icmp6InErrors);
+            return;
+        }
+
+        if (!Route(destination, idev.Dev, out _, out Ipv6Address firstHop) || firstHop != source || destination.IsLinkLocal)
+        {
+            Snmp.Inc(Snmp6Counter.Icmp6InErrors);   // not from the router we use for that destination
+            return;
+        }
+
+        if (idev.Redirects.Count >= MaxNeighbours && !idev.Redirects.ContainsKey(destination))
+        {
+            idev.Redirects.Clear();   // a flood of redirects: forget them all, the routers will tell again
+        }
+
+        idev.Redirects[destination] = target;
+        if (tllao >= 0)
+        {
+            UpdateFromSllao(idev, target, m.Slice(40 + tllao + 2, 6), isRouter: target != destination);
         }
     }
 

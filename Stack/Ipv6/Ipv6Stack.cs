@@ -479,14 +479,30 @@ public sealed partial class Ipv6Stack
         // discovery and MLD, link-local control traffic, keep label 0 as Linux's ndisc/mld do.
         uint flowLabel = hops == 255 || routerAlert ? 0 : FlowLabel(source, destination, nextHeader, skb.DataSpan);
         Snmp.Inc(Snmp6Counter.Ip6OutRequests);
-        if (skb.Len + Ipv6Header.Length > idev!.Mtu)
+        if (skb.Len + Ipv6Header.Length > PathMtu(idev!, destination))
         {
-            return Fragment(skb, idev, source, destination, nextHeader, hops, nextHop, flowLabel);
+            return Fragment(skb, idev!, source, destination, nextHeader, hops, nextHop, flowLabel);
         }
 
         Ipv6Header.Write(skb.Push(Ipv6Header.Length), skb.Len - Ipv6Header.Length, nextHeader, hops, source, destination, flowLabel);
         skb.NetworkHeader = skb.Data;
-        return Ip6FinishOutput(skb, idev, destination, nextHop);
+        return Ip6FinishOutput(skb, idev!, destination, nextHop);
+    }
+
+    /// <summary>The MTU towards a destination: the link's, or less where a Packet Too Big said so and has not aged out.</summary>
+    public int PathMtu(Inet6Dev idev, Ipv6Address destination)
+    {
+        if (idev.PathMtu.TryGetValue(destination, out (int Mtu, long Until) p))
+        {
+            if (p.Until > Clock.Now)
+            {
+                return Math.Min(p.Mtu, idev.Mtu);
+            }
+
+            idev.PathMtu.Remove(destination);
+        }
+
+        return idev.Mtu;
     }
 
     /// <summary>A non-zero 20-bit label from the flow's addresses, protocol and ports (or ICMP type) under this node's secret key.</summary>
@@ -579,58 +595,76 @@ public sealed partial class Ipv6Stack
     {
         nextHop = destination;
         idev = null;
-        if (oif is not null)
+        if (destination.IsLinkLocal || destination.IsMulticast)
         {
-            idev = Inet6(oif);
-        }
-        else if (destination.IsLinkLocal || destination.IsMulticast)
-        {
+            // On the link named by oif, or on the only (first) one.
+            if (oif is not null)
+            {
+                idev = Inet6(oif);
+                return idev is not null;
+            }
+
             foreach (Inet6Dev d in _devs.Values)
             {
                 idev = d;
-                break;
-            }
-        }
-        else
-        {
-            foreach (Inet6Dev d in _devs.Values)
-            {
-                foreach ((Ipv6Address prefix, int length, long until) in d.OnLinkPrefixes)
-                {
-                    if (until > Clock.Now && destination.MatchesPrefix(prefix, length))
-                    {
-                        idev = d;
-                        return true;
-                    }
-                }
-
-                foreach (Inet6Ifaddr a in d.Addresses)
-                {
-                    if (destination == a.Address)
-                    {
-                        idev = d;
-                        return true;
-                    }
-                }
-            }
-
-            foreach (Inet6Dev d in _devs.Values)
-            {
-                foreach ((Ipv6Address router, long until) in d.DefaultRouters)
-                {
-                    if (until > Clock.Now)
-                    {
-                        idev = d;
-                        nextHop = router;
-                        return true;
-                    }
-                }
+                return true;
             }
 
             return false;
         }
 
-        return idev is not null;
+        foreach (Inet6Dev d in _devs.Values)
+        {
+            if (oif is not null && d.Dev != oif)
+            {
+                continue;
+            }
+
+            foreach ((Ipv6Address prefix, int length, long until) in d.OnLinkPrefixes)
+            {
+                if (until > Clock.Now && destination.MatchesPrefix(prefix, length))
+                {
+                    idev = d;
+                    return true;
+                }
+            }
+
+            foreach (Inet6Ifaddr a in d.Addresses)
+            {
+                if (destination == a.Address)
+                {
+                    idev = d;
+                    return true;
+                }
+            }
+        }
+
+        foreach (Inet6Dev d in _devs.Values)
+        {
+            if (oif is not null && d.Dev != oif)
+            {
+                continue;
+            }
+
+            if (d.Redirects.TryGetValue(destination, out Ipv6Address redirected))
+            {
+                idev = d;
+                nextHop = redirected;
+                return true;
+            }
+
+            foreach ((Ipv6Address router, long until) in d.DefaultRouters)
+            {
+                if (until > Clock.Now)
+                {
+                    idev = d;
+                    nextHop = router;
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>RFC 6724 §5, reduced to what a host with one interface needs: same scope first, preferred over deprecated.</summary>
