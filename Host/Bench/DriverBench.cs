@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using Emu.Emulator.Machine;
-using Emu.Emulator.Wire;
 using Emu.Stack.Core;
 
 namespace Emu.Host.Bench;
@@ -15,7 +14,7 @@ public sealed class DriverBench
 {
     private const int Batch = 32;
     private const long BatchVirtualNs = 100_000;
-    private readonly EventScheduler _scheduler = new();
+    private readonly EventScheduler _scheduler;
     private readonly Node _sender;
     private readonly Node _receiver;
     private readonly int _frameLength;
@@ -29,23 +28,11 @@ public sealed class DriverBench
         }
 
         _frameLength = frameLength;
-        _sender = new Node(Node.WithMac("52:54:00:12:34:56"), scheduler: _scheduler);
-        _receiver = new Node(Node.WithMac("52:54:00:12:34:57"), scheduler: _scheduler);
-        var link = new WireLink(_scheduler);
-        WireLink.Attach(link.A, _sender.Machine.Nic);
-        WireLink.Attach(link.B, _receiver.Machine.Nic);
-        if (_sender.Boot() != 1 || _receiver.Boot() != 1)
-        {
-            throw new InvalidOperationException("the e1000 driver did not bind");
-        }
-
+        var pair = new NodePair();
+        _scheduler = pair.Scheduler;
+        _sender = pair.Sender;
+        _receiver = pair.Receiver;
         _receiver.Kernel.Net.DevAddPack(0x88B5, OnFrame);
-        _sender.Kernel.Net.DevOpen(_sender.Netdev!);
-        _receiver.Kernel.Net.DevOpen(_receiver.Netdev!);
-        if (!_scheduler.RunUntil(() => _sender.Netdev!.Carrier && _receiver.Netdev!.Carrier, 10_000_000_000))
-        {
-            throw new InvalidOperationException("the link did not come up");
-        }
     }
 
     public BenchResult Run(long frames)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Emu.Emulator.Machine;
-using Emu.Emulator.Wire;
 using Emu.Stack.Ipv6;
 using Emu.Stack.Sockets;
 using Emu.Stack.Wire;
@@ -18,7 +17,7 @@ public sealed class UdpBench
     public const ushort Port = 9;
     private const int Batch = 32;
     private const long BatchVirtualNs = 100_000;
-    private readonly EventScheduler _scheduler = new();
+    private readonly EventScheduler _scheduler;
     private readonly Node _sender;
     private readonly Node _receiver;
     private readonly Socket _tx;
@@ -41,23 +40,10 @@ public sealed class UdpBench
             _payload[i] = (byte)i;
         }
 
-        _sender = new Node(Node.WithMac("52:54:00:12:34:56"), scheduler: _scheduler, ipv6Seed: 1);
-        _receiver = new Node(Node.WithMac("52:54:00:12:34:57"), scheduler: _scheduler, ipv6Seed: 2);
-        var link = new WireLink(_scheduler);
-        WireLink.Attach(link.A, _sender.Machine.Nic);
-        WireLink.Attach(link.B, _receiver.Machine.Nic);
-        if (_sender.Boot() != 1 || _receiver.Boot() != 1)
-        {
-            throw new InvalidOperationException("the e1000 driver did not bind");
-        }
-
-        _sender.Kernel.Net.DevOpen(_sender.Netdev!);
-        _receiver.Kernel.Net.DevOpen(_receiver.Netdev!);
-        if (!_scheduler.RunUntil(() => Ready(_sender) && Ready(_receiver), 10_000_000_000))
-        {
-            throw new InvalidOperationException("the link or the link-local addresses did not come up");
-        }
-
+        var pair = new NodePair(Ready);
+        _scheduler = pair.Scheduler;
+        _sender = pair.Sender;
+        _receiver = pair.Receiver;
         _receiver.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? rx);
         _rx = rx!;
         _rx.ReceiveBuffer = 4 << 20;

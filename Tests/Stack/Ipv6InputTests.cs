@@ -97,7 +97,7 @@ public sealed class Ipv6InputTests
         }
 
         long before = node.Counter(counter);
-        node.Inject(Frame(node, p));
+        node.Inject(node.FrameFromPeer(p));
         scheduler.RunFor(1_000);
         Assert.Equal(before + 1, node.Counter(counter));
         Assert.Empty(node.Sent);
@@ -198,7 +198,7 @@ public sealed class Ipv6InputTests
         StackNode node = Node(scheduler);
         for (int i = 0; i < 80; i++)
         {
-            node.Inject(Frame(node, Packets.Udp(Packets.PeerLinkLocal, node.LinkLocal, 5000, 9, [1, 2, 3])));
+            node.Inject(node.FrameFromPeer(Packets.Udp(Packets.PeerLinkLocal, node.LinkLocal, 5000, 9, [1, 2, 3])));
         }
 
         scheduler.RunFor(1_000);
@@ -212,16 +212,6 @@ public sealed class Ipv6InputTests
         Assert.Equal(Ipv6Stack.IcmpBurst + 1, node.SentIcmp(Ipv6Stack.IcmpDestUnreachable).Count);
     }
 
-    private static byte[] Frame(StackNode node, byte[] packet)
-    {
-        byte[] frame = new byte[14 + packet.Length];
-        node.Mac.CopyTo(frame, 0);
-        Packets.PeerMac.CopyTo(frame, 6);
-        frame[12] = 0x86;
-        frame[13] = 0xDD;
-        packet.CopyTo(frame, 14);
-        return frame;
-    }
 
     // ---- Fragments ----
 
@@ -371,7 +361,7 @@ public sealed class Ipv6InputTests
         byte[] data = new byte[1024];
         for (uint id = 1; id < 6000; id++)
         {
-            node.Inject(Frame(node, Packets.Fragment(Packets.PeerLinkLocal, node.LinkLocal, IpProto.Icmpv6, id, 8, more: true, data)));
+            node.Inject(node.FrameFromPeer(Packets.Fragment(Packets.PeerLinkLocal, node.LinkLocal, IpProto.Icmpv6, id, 8, more: true, data)));
             if (id % 500 == 0)
             {
                 scheduler.RunFor(1_000);

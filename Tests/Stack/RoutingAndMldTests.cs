@@ -170,7 +170,7 @@ public sealed class RoutingAndMldTests
         {
             var source = new Ipv6Address(0xFE80_0000_0000_0000UL, 0x1000UL + (ulong)i);
             byte[] mac = [0x52, 0x54, 0x01, (byte)(i >> 16), (byte)(i >> 8), (byte)i];
-            node.Inject(Frame(node, Packets.NeighborSolicit(source, node.LinkLocal.SolicitedNode, node.LinkLocal, mac)));
+            node.Inject(node.FrameFromPeer(Packets.NeighborSolicit(source, node.LinkLocal.SolicitedNode, node.LinkLocal, mac)));
             if (i % 500 == 0)
             {
                 scheduler.RunFor(1_000);
@@ -180,16 +180,5 @@ public sealed class RoutingAndMldTests
         scheduler.RunFor(1_000_000);
         Assert.InRange(node.Idev.Neighbours.Count, 1, Ipv6Stack.MaxNeighbours);
         Assert.Equal(NudState.Permanent, node.Ip.NeighLookup(node.Idev, Packets.PeerLinkLocal)!.State);   // static entries stay
-    }
-
-    private static byte[] Frame(StackNode node, byte[] packet)
-    {
-        byte[] frame = new byte[14 + packet.Length];
-        Ipv6Address.Read(packet.AsSpan(24)).MulticastMac(frame);
-        Packets.PeerMac.CopyTo(frame, 6);
-        frame[12] = 0x86;
-        frame[13] = 0xDD;
-        packet.CopyTo(frame, 14);
-        return frame;
     }
 }

@@ -85,7 +85,7 @@ public sealed class StackFuzzTests
 
             long before = OutcomeSum(node);
             long receivedBefore = node.Counter(Snmp6Counter.Ip6InReceives);
-            node.Inject(Frame(node, packet));
+            node.Inject(node.FrameFromPeer(packet));
             scheduler.RunFor(1_000);
             if (node.Counter(Snmp6Counter.Ip6InReceives) > receivedBefore)
             {
@@ -99,16 +99,5 @@ public sealed class StackFuzzTests
         }
 
         Assert.True(node.Counter(Snmp6Counter.Ip6InReceives) >= 30_000);   // every frame reached ipv6_rcv (and our own loopback copies)
-    }
-
-    private static byte[] Frame(StackNode node, byte[] packet)
-    {
-        byte[] frame = new byte[14 + packet.Length];
-        node.Mac.CopyTo(frame, 0);
-        Packets.PeerMac.CopyTo(frame, 6);
-        frame[12] = 0x86;
-        frame[13] = 0xDD;
-        packet.CopyTo(frame, 14);
-        return frame;
     }
 }

@@ -90,11 +90,11 @@ public sealed class StackNode
         Core.NetifRx(skb);
     }
 
-    /// <summary>Injects an IPv6 packet in an Ethernet frame addressed to this node (or to the group's MAC).</summary>
-    public void InjectIpv6(ReadOnlySpan<byte> packet, byte[]? sourceMac = null)
+    /// <summary>An Ethernet frame carrying <paramref name="packet"/> to this node (or to its group's MAC) from a peer.</summary>
+    public byte[] FrameFromPeer(ReadOnlySpan<byte> packet, byte[]? sourceMac = null)
     {
         byte[] frame = new byte[14 + packet.Length];
-        Ipv6Address destination = Ipv6Address.Read(packet[24..]);
+        Ipv6Address destination = packet.Length >= 40 ? Ipv6Address.Read(packet[24..]) : default;
         if (destination.IsMulticast)
         {
             destination.MulticastMac(frame);
@@ -107,7 +107,13 @@ public sealed class StackNode
         (sourceMac ?? [0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc]).CopyTo(frame, 6);
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), Ipv6Stack.EthPIpv6);
         packet.CopyTo(frame.AsSpan(14));
-        Inject(frame);
+        return frame;
+    }
+
+    /// <summary>Injects an IPv6 packet as the peer sent it and lets the node process it.</summary>
+    public void InjectIpv6(ReadOnlySpan<byte> packet, byte[]? sourceMac = null)
+    {
+        Inject(FrameFromPeer(packet, sourceMac));
         Scheduler.RunFor(1_000);
     }
 
