@@ -149,8 +149,9 @@ public sealed class NodeRunner
     /// <summary>A UDP echo service (RFC 862) on port 7: every datagram goes back to its sender.</summary>
     private static Socket StartEchoService(Node node)
     {
-        node.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? socket);
-        socket!.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, EchoPort));
+        node.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? created);
+        var socket = (DatagramSocket)created!;
+        socket.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, EchoPort));
         byte[] buffer = new byte[65536];
         socket.DataReady = s =>
         {

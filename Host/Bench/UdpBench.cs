@@ -21,7 +21,7 @@ public sealed class UdpBench
     private readonly Node _sender;
     private readonly Node _receiver;
     private readonly Socket _tx;
-    private readonly Socket _rx;
+    private readonly DatagramSocket _rx;
     private readonly byte[] _payload;
     private readonly byte[] _buffer = new byte[65536];
     private long _received;
@@ -45,7 +45,7 @@ public sealed class UdpBench
         _sender = pair.Sender;
         _receiver = pair.Receiver;
         _receiver.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? rx);
-        _rx = rx!;
+        _rx = (DatagramSocket)rx!;
         _rx.ReceiveBuffer = 4 << 20;
         _rx.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, Port));
         _rx.DataReady = Drain;
@@ -85,7 +85,7 @@ public sealed class UdpBench
 
     private static bool Ready(Node node) => node.Netdev!.Carrier && node.Ipv6.Inet6(node.Netdev) is { LinkLocal.Usable: true };
 
-    private void Drain(Socket socket)
+    private void Drain(DatagramSocket socket)
     {
         while (socket.TryReceiveFrom(_buffer, out ReceiveResult r))
         {

@@ -10,7 +10,7 @@ namespace Emu.Stack.Sockets;
 /// checksum the kernel computes (RFC 3542 §3.1) and receives a copy of every ICMPv6 message the node accepts, from
 /// its type byte on (ping6 is built on it).
 /// </summary>
-public sealed class RawSocket : Socket
+public sealed class RawSocket : DatagramSocket
 {
     internal RawSocket(Ipv6Stack stack, byte protocol)
         : base(stack, SockType.Raw, protocol)

@@ -1,34 +1,19 @@
-using System.Threading.Tasks.Sources;
-using Emu.Stack.Core;
 using Emu.Stack.Ipv6;
 
 namespace Emu.Stack.Sockets;
 
 /// <summary>
-/// struct socket with its struct sock for AF_INET6: the operations every protocol shares (getsockname, the receive
-/// queue with its SO_RCVBUF limit, recvfrom that completes on the node's event loop) and the ones each protocol
-/// supplies (bind, connect, sendto), as Linux's proto_ops dispatch to a struct proto.
+/// struct socket with its struct sock for AF_INET6: what every protocol shares (addresses, getsockname/getpeername,
+/// hop limit, close) and the operations each protocol supplies (bind, connect, sendto), as Linux's proto_ops dispatch
+/// to a struct proto. Datagram protocols build on <see cref="DatagramSocket"/>, TCP on Tcp.TcpSocket.
 /// </summary>
-public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
+public abstract class Socket : IDisposable
 {
-    /// <summary>net.core.rmem_default.</summary>
-    public const int DefaultReceiveBuffer = 212_992;
-
-    /// <summary>What a queued datagram costs beyond its bytes (its sk_buff; Linux charges the truesize).</summary>
-    public const int PerDatagramOverhead = 256;
-
-    private readonly Queue<(SkBuff Skb, Ipv6EndPoint From)> _queue = new();
-    private ManualResetValueTaskSourceCore<ReceiveResult> _pending;
-    private Memory<byte> _pendingBuffer;
-    private bool _waiting;
-    private int _queuedBytes;
-
     protected Socket(Ipv6Stack stack, SockType type, byte protocol)
     {
         Stack = stack;
         Type = type;
         Protocol = protocol;
-        _pending.RunContinuationsAsynchronously = false;
     }
 
     public Ipv6Stack Stack { get; }
@@ -45,19 +30,8 @@ public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
 
     public bool Closed { get; private set; }
 
-    /// <summary>SO_RCVBUF in bytes.</summary>
-    public int ReceiveBuffer { get; set; } = DefaultReceiveBuffer;
-
     /// <summary>IPV6_UNICAST_HOPS / IPV6_MULTICAST_HOPS; -1 for the route's default.</summary>
     public int HopLimit { get; set; } = -1;
-
-    /// <summary>sk_data_ready: called on the node's loop after a datagram was queued (not when it went straight to a waiting recvfrom).</summary>
-    public Action<Socket>? DataReady { get; set; }
-
-    /// <summary>Datagrams dropped because the receive buffer was full (sk_drops).</summary>
-    public long Drops { get; private set; }
-
-    public int QueuedDatagrams => _queue.Count;
 
     /// <summary>getsockname.</summary>
     public Ipv6EndPoint GetSockName() => Local;
@@ -73,54 +47,13 @@ public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
 
     public abstract int Connect(Ipv6EndPoint remote);
 
-    /// <summary>sendto: the bytes sent, or a negative errno.</summary>
+    /// <summary>sendto: the bytes sent (or queued), or a negative errno.</summary>
     public abstract int SendTo(ReadOnlySpan<byte> payload, Ipv6EndPoint to);
 
     /// <summary>send on a connected socket.</summary>
-    public int Send(ReadOnlySpan<byte> payload) => Connected ? SendTo(payload, Remote) : -Errno.EDestAddrReq;
+    public virtual int Send(ReadOnlySpan<byte> payload) => Connected ? SendTo(payload, Remote) : -Errno.EDestAddrReq;
 
-    /// <summary>recvfrom without waiting (MSG_DONTWAIT): false when nothing is queued.</summary>
-    public bool TryReceiveFrom(Span<byte> buffer, out ReceiveResult result)
-    {
-        if (!_queue.TryDequeue(out (SkBuff Skb, Ipv6EndPoint From) item))
-        {
-            result = default;
-            return false;
-        }
-
-        _queuedBytes -= item.Skb.Len + PerDatagramOverhead;
-        result = CopyOut(item.Skb, item.From, buffer.Length == 0 ? Span<byte>.Empty : buffer);
-        return true;
-    }
-
-    /// <summary>recvfrom into <paramref name="buffer"/>: completes on the node's loop when a datagram is (or was) queued.</summary>
-    public ValueTask<ReceiveResult> ReceiveFromAsync(Memory<byte> buffer)
-    {
-        if (TryReceiveFrom(buffer.Span, out ReceiveResult result))
-        {
-            return new ValueTask<ReceiveResult>(result);
-        }
-
-        if (_waiting)
-        {
-            throw new InvalidOperationException("one recvfrom at a time on a socket");
-        }
-
-        _waiting = true;
-        _pendingBuffer = buffer;
-        _pending.Reset();
-        return new ValueTask<ReceiveResult>(this, _pending.Version);
-    }
-
-    /// <summary>recvfrom into a new buffer of the datagram's size.</summary>
-    public async ValueTask<Datagram> ReceiveFromAsync()
-    {
-        byte[] buffer = new byte[65536];
-        ReceiveResult r = await ReceiveFromAsync(buffer).ConfigureAwait(false);
-        return new Datagram(buffer, r.Length, r.From);
-    }
-
-    /// <summary>close: unhashes the socket and frees what it had queued.</summary>
+    /// <summary>close.</summary>
     public void Dispose()
     {
         if (Closed)
@@ -129,61 +62,9 @@ public abstract class Socket : IValueTaskSource<ReceiveResult>, IDisposable
         }
 
         Closed = true;
-        Unhash();
-        while (_queue.TryDequeue(out (SkBuff Skb, Ipv6EndPoint From) item))
-        {
-            item.Skb.Free();
-        }
-
-        _queuedBytes = 0;
+        OnClose();
     }
 
-    /// <summary>Leaves the protocol's lookup tables.</summary>
-    protected abstract void Unhash();
-
-    /// <summary>
-    /// sock_queue_rcv_skb: takes <paramref name="skb"/> (data at the payload) — straight to a waiting reader, or onto
-    /// the queue; false, the skb freed and counted in <see cref="Drops"/>, when the receive buffer is full.
-    /// </summary>
-    internal bool QueueRcvSkb(SkBuff skb, Ipv6EndPoint from)
-    {
-        if (_waiting)
-        {
-            _waiting = false;
-            Memory<byte> buffer = _pendingBuffer;
-            _pendingBuffer = default;
-            _pending.SetResult(CopyOut(skb, from, buffer.Span));
-            return true;
-        }
-
-        int cost = skb.Len + PerDatagramOverhead;
-        if (_queuedBytes + cost > ReceiveBuffer)
-        {
-            Drops++;
-            skb.Free();
-            return false;
-        }
-
-        _queue.Enqueue((skb, from));
-        _queuedBytes += cost;
-        DataReady?.Invoke(this);
-        return true;
-    }
-
-    private static ReceiveResult CopyOut(SkBuff skb, Ipv6EndPoint from, Span<byte> buffer)
-    {
-        ReadOnlySpan<byte> data = skb.DataSpan;
-        int n = Math.Min(data.Length, buffer.Length);
-        data[..n].CopyTo(buffer);
-        bool truncated = n < data.Length;
-        skb.Free();
-        return new ReceiveResult(n, from, truncated);
-    }
-
-    ReceiveResult IValueTaskSource<ReceiveResult>.GetResult(short token) => _pending.GetResult(token);
-
-    ValueTaskSourceStatus IValueTaskSource<ReceiveResult>.GetStatus(short token) => _pending.GetStatus(token);
-
-    void IValueTaskSource<ReceiveResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
-        => _pending.OnCompleted(continuation, state, token, flags);
+    /// <summary>What close does for this protocol (unhash, flush, FIN or RST).</summary>
+    protected abstract void OnClose();
 }

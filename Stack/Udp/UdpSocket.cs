@@ -8,7 +8,7 @@ namespace Emu.Stack.Udp;
 /// socket(AF_INET6, SOCK_DGRAM, IPPROTO_UDP) — udpv6_prot behind inet6_dgram_ops: bind (an ephemeral port when
 /// 0), connect (fixes the peer and filters what is received), sendto, recvfrom.
 /// </summary>
-public sealed class UdpSocket : Socket
+public sealed class UdpSocket : DatagramSocket
 {
     private readonly Udp6 _udp;
 

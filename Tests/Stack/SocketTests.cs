@@ -101,7 +101,7 @@ public sealed class SocketTests
         var scheduler = new EventScheduler();
         (StackNode a, StackNode b) = StackNode.Pair(scheduler);
         UdpSocket server = Udp(b);
-        server.ReceiveBuffer = 10 * (1000 + Socket.PerDatagramOverhead);
+        server.ReceiveBuffer = 10 * (1000 + DatagramSocket.PerDatagramOverhead);
         server.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, 7));
         UdpSocket client = Udp(a);
         byte[] payload = new byte[1000];
@@ -194,7 +194,7 @@ public sealed class SocketTests
         byte[] buffer = new byte[1500];
         ReceiveResult r = default;
         bool gotReply = false;
-        while (s.TryReceiveFrom(buffer, out r))
+        while (((DatagramSocket)s).TryReceiveFrom(buffer, out r))
         {
             if (buffer[0] == Ipv6Stack.IcmpEchoReply)
             {
