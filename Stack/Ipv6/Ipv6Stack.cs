@@ -37,6 +37,7 @@ public sealed partial class Ipv6Stack
         _random = new Random(seed);
         _flowKey = (ulong)_random.NextInt64();
         Udp = new Udp.Udp6(this);
+        Tcp = new Tcp.Tcp6(this, _random);
         Sockets = new Sockets.Inet6Sockets(this);
         net.DevAddPack(EthPIpv6, Ipv6Rcv);
         net.Notifier += OnNetdevEvent;
@@ -51,6 +52,8 @@ public sealed partial class Ipv6Stack
     public Snmp6 Snmp { get; } = new();
 
     public Udp.Udp6 Udp { get; }
+
+    public Tcp.Tcp6 Tcp { get; }
 
     /// <summary>The socket(AF_INET6, ...) table of this node.</summary>
     public Sockets.Inet6Sockets Sockets { get; }
@@ -340,6 +343,11 @@ public sealed partial class Ipv6Stack
                     skb.TransportHeader = skb.Data;
                     Udp.Rcv(skb, idev, source, destination, multicast);
                     return;
+                case IpProto.Tcp:
+                    Snmp.Inc(Snmp6Counter.Ip6InDelivers);
+                    skb.TransportHeader = skb.Data;
+                    Tcp.Rcv(skb, idev, source, destination, multicast);
+                    return;
                 default:
                     if (_upperProtocols.TryGetValue(nextHeader, out var handler))
                     {
@@ -479,8 +487,13 @@ public sealed partial class Ipv6Stack
         // discovery and MLD, link-local control traffic, keep label 0 as Linux's ndisc/mld do.
         uint flowLabel = hops == 255 || routerAlert ? 0 : FlowLabel(source, destination, nextHeader, skb.DataSpan);
         Snmp.Inc(Snmp6Counter.Ip6OutRequests);
-        if (skb.Len + Ipv6Header.Length > PathMtu(idev!, destination))
+        if (skb.Len + Ipv6Header.Length > PathMtu(idev!, destination) && skb.GsoSize == 0)
         {
+            if (skb.IpSummed == ChecksumState.Partial)
+            {
+                ChecksumHelp(skb);   // skb_checksum_help: fragments cannot be checksummed by the device
+            }
+
             return Fragment(skb, idev!, source, destination, nextHeader, hops, nextHop, flowLabel);
         }
 
@@ -559,6 +572,11 @@ public sealed partial class Ipv6Stack
 
     private void LoopbackDeliver(SkBuff skb, Inet6Dev idev)
     {
+        if (skb.IpSummed == ChecksumState.Partial)
+        {
+            skb.IpSummed = ChecksumState.Unnecessary;   // never left the node: nothing to verify
+        }
+
         Ipv6Header.TryRead(skb.DataSpan, out Ipv6Header header, out _);
         Ipv6Address source = header.Source;
         Ipv6Address destination = header.Destination;
@@ -575,6 +593,16 @@ public sealed partial class Ipv6Stack
         Ip6Input(skb, idev, source, destination, destination.IsMulticast, nextHeader, Ipv6Header.Length);
     }
 
+    /// <summary>Completes a CHECKSUM_PARTIAL skb in software (skb data at the upper-layer header).</summary>
+    private static void ChecksumHelp(SkBuff skb)
+    {
+        Span<byte> upper = skb.Buffer.AsSpan(skb.TransportHeader, skb.Tail - skb.TransportHeader);
+        int field = skb.CsumOffset;
+        ushort sum = (ushort)~Checksum.Fold(Checksum.Add(0, upper));
+        BinaryPrimitives.WriteUInt16BigEndian(upper[field..], sum == 0 && field == 6 ? (ushort)0xFFFF : sum);
+        skb.IpSummed = ChecksumState.None;
+    }
+
     /// <summary>dev_hard_header + dev_queue_xmit: the Ethernet header, then the device's queue.</summary>
     internal int DevHardHeaderXmit(SkBuff skb, NetDevice dev, ReadOnlySpan<byte> destinationMac)
     {
@@ -582,6 +610,11 @@ public sealed partial class Ipv6Stack
         destinationMac.CopyTo(eth);
         dev.DevAddr.CopyTo(eth[6..]);
         BinaryPrimitives.WriteUInt16BigEndian(eth[12..], EthPIpv6);
+        if (skb.IpSummed == ChecksumState.Partial)
+        {
+            skb.CsumStart = skb.TransportHeader - skb.Data;
+        }
+
         skb.Dev = dev;
         skb.Protocol = EthPIpv6;
         return Net.DevQueueXmit(skb);

@@ -1,6 +1,9 @@
 namespace Emu.Stack.Ipv6;
 
-/// <summary>The IPv6, ICMPv6 and UDP-over-IPv6 SNMP counters, named as Linux's /proc/net/snmp6 names them.</summary>
+/// <summary>
+/// The IPv6, ICMPv6, UDP-over-IPv6 and TCP counters, named as Linux names them in /proc/net/snmp6, /proc/net/snmp (Tcp:)
+/// and /proc/net/netstat (TcpExt:).
+/// </summary>
 public enum Snmp6Counter
 {
     Ip6InReceives,
@@ -59,4 +62,34 @@ public enum Snmp6Counter
     Udp6OutDatagrams,
     Udp6RcvbufErrors,
     Udp6InCsumErrors,
+    TcpActiveOpens,
+    TcpPassiveOpens,
+    TcpAttemptFails,
+    TcpEstabResets,
+    TcpCurrEstab,
+    TcpInSegs,
+    TcpOutSegs,
+    TcpRetransSegs,
+    TcpInErrs,
+    TcpOutRsts,
+    TcpInCsumErrors,
+    TcpExtListenOverflows,
+    TcpExtListenDrops,
+    TcpExtTCPSackRecovery,
+    TcpExtTCPRenoRecovery,
+    TcpExtTCPFastRetrans,
+    TcpExtTCPTimeouts,
+    TcpExtTCPSynRetrans,
+    TcpExtTCPChallengeACK,
+    TcpExtPAWSEstab,
+    TcpExtDelayedACKs,
+    TcpExtTCPOFOQueue,
+    TcpExtTCPRcvQDrop,
+    TcpExtTCPAbortOnClose,
+    TcpExtTCPAbortOnLinger,
+    TcpExtTCPAbortOnTimeout,
+    TcpExtTCPKeepAlive,
+    TcpExtTCPWinProbe,
+    TcpExtTCPOrigDataSent,
+    TcpExtTW,
 }

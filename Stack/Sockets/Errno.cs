@@ -13,4 +13,13 @@ public static class Errno
     public const int ENotConn = 107;
     public const int EDestAddrReq = 89;
     public const int EBadF = 9;
+    public const int EAgain = 11;
+    public const int EPipe = 32;
+    public const int EConnReset = 104;
+    public const int ENoBufs = 105;
+    public const int EIsConn = 106;
+    public const int ETimedOut = 110;
+    public const int EConnRefused = 111;
+    public const int EAlready = 114;
+    public const int EInProgress = 115;
 }

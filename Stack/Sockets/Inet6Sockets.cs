@@ -4,8 +4,8 @@ using Emu.Stack.Wire;
 namespace Emu.Stack.Sockets;
 
 /// <summary>
-/// inet6_create for one node: socket(AF_INET6, type, protocol) looked up in the inetsw6 table — SOCK_DGRAM with
-/// UDP (protocol 0 means UDP), SOCK_RAW with ICMPv6. A pair nobody serves is refused as Linux refuses it.
+/// inet6_create for one node: socket(AF_INET6, type, protocol) looked up in the inetsw6 table — SOCK_STREAM with TCP,
+/// SOCK_DGRAM with UDP (protocol 0 means the type's protocol), SOCK_RAW with ICMPv6. A pair nobody serves is refused as Linux refuses it.
 /// </summary>
 public sealed class Inet6Sockets
 {
@@ -17,6 +17,7 @@ public sealed class Inet6Sockets
         _stack = stack;
         Register(new InetProtosw(SockType.Dgram, IpProto.Udp, "UDPv6", s => s.Udp.Socket()));
         Register(new InetProtosw(SockType.Raw, IpProto.Icmpv6, "RAWv6", s => new RawSocket(s, IpProto.Icmpv6)));
+        Register(new InetProtosw(SockType.Stream, IpProto.Tcp, "TCPv6", s => s.Tcp.Socket()));
     }
 
     public IReadOnlyList<InetProtosw> Protocols => _protosw;

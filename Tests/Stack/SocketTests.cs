@@ -17,7 +17,7 @@ public sealed class SocketTests
     }
 
     [Fact]
-    public void SocketTableServesDatagramAndRawIcmpAndRefusesTheRest()
+    public void SocketTableServesStreamDatagramAndRawIcmpAndRefusesTheRest()
     {
         var scheduler = new EventScheduler();
         var node = new StackNode(scheduler, 1);
@@ -27,7 +27,9 @@ public sealed class SocketTests
         Assert.IsType<RawSocket>(raw);
         Assert.Equal(-Errno.EProtoNoSupport, node.Ip.Sockets.Create(SockType.Dgram, IpProto.Tcp, out _));
         Assert.Equal(-Errno.EProtoNoSupport, node.Ip.Sockets.Create(SockType.Raw, 0, out _));
-        Assert.Equal(-Errno.ESockTNoSupport, node.Ip.Sockets.Create(SockType.Stream, IpProto.Tcp, out _));
+        Assert.Equal(0, node.Ip.Sockets.Create(SockType.Stream, IpProto.Tcp, out Socket? tcp));
+        Assert.IsType<Emu.Stack.Tcp.TcpSocket>(tcp);
+        Assert.Equal(-Errno.EProtoNoSupport, node.Ip.Sockets.Create(SockType.Stream, IpProto.Udp, out _));
     }
 
     [Fact]
