@@ -8,6 +8,7 @@ public struct SentSegment
     public long SentAt;
     public bool Syn;
     public bool Fin;
+    public bool Psh;
     public bool Sacked;
     public bool Lost;
     public bool Retransmitted;
@@ -95,6 +96,7 @@ public sealed class Scoreboard
         ref SentSegment a = ref this[i];
         a.Length = first;
         a.Fin = false;
+        a.Psh = false;
         ref SentSegment b = ref this[i + 1];
         b = s;
         b.Seq = seq;

@@ -51,7 +51,7 @@ public sealed partial class TcpSocket
         _maxSndWnd = _sndWnd;
         _sndWl1 = syn.Seq;
         _sndWl2 = iss;
-        _rcvRightEdge = _rcvNxt;
+        _rcvRightEdge = _rcvNxt + SynWindow();   // what the SYN-ACK's unscaled window offers
         SetState(TcpState.SynReceived);
         SendSyn(ack: true);
     }
@@ -262,7 +262,7 @@ public sealed partial class TcpSocket
 
         _irs = h.Seq;
         _rcvNxt = h.Seq + 1;
-        _rcvRightEdge = _rcvNxt;
+        _rcvRightEdge = _rcvNxt + SynWindow();
         TakeSynOptions(h, passive: false);
         if (_tsOk && h.Options.HasTimestamp && h.Options.TsEcr != 0)
         {
@@ -326,6 +326,7 @@ public sealed partial class TcpSocket
             if (opened)
             {
                 _persistMode = false;
+                _backoff = 0;
                 _rtxTimer.Cancel();
                 if (_sndNxt != _sndUna)
                 {

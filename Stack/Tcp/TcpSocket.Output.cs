@@ -334,7 +334,7 @@ public sealed partial class TcpSocket
             bool withFin = _finQueued && size == unsent && SeqMath.Ge(windowEnd, _sndNxt + (uint)size);
             TcpFlags flags = TcpFlags.Ack | (size == unsent ? TcpFlags.Psh : 0) | (withFin ? TcpFlags.Fin : 0);
             Transmit(_sndNxt, size, flags);
-            RecordSent(_sndNxt, size, withFin);
+            RecordSent(_sndNxt, size, withFin, (flags & TcpFlags.Psh) != 0);
             Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPOrigDataSent);
         }
     }
@@ -346,7 +346,7 @@ public sealed partial class TcpSocket
     }
 
     /// <summary>Adds sent data to the scoreboard (one entry per MSS, so SACK and loss marking work per segment).</summary>
-    private void RecordSent(uint seq, int length, bool fin)
+    private void RecordSent(uint seq, int length, bool fin, bool psh = false)
     {
         long now = Stack.Clock.Now;
         int mss = SendMss;
@@ -355,7 +355,7 @@ public sealed partial class TcpSocket
         {
             int n = Math.Min(mss, length - offset);
             bool last = offset + n >= length;
-            _scoreboard.Add(new SentSegment { Seq = seq + (uint)offset, Length = n, Fin = fin && last, SentAt = now });
+            _scoreboard.Add(new SentSegment { Seq = seq + (uint)offset, Length = n, Fin = fin && last, Psh = psh && last, SentAt = now });
             offset += n;
         }
         while (offset < length);
@@ -460,7 +460,7 @@ public sealed partial class TcpSocket
             return;
         }
 
-        TcpFlags flags = TcpFlags.Ack | (s.Fin ? TcpFlags.Fin : 0);
+        TcpFlags flags = TcpFlags.Ack | (s.Fin ? TcpFlags.Fin : 0) | (s.Psh ? TcpFlags.Psh : 0);
         Transmit(s.Seq, s.Length, flags);
         _rttTiming = false;   // Karn: no RTT sample from a retransmitted segment
     }

@@ -198,21 +198,14 @@ public sealed partial class TcpSocket
         ArmRetransmit(restart: true);
     }
 
-    /// <summary>A zero-window probe (tcp_send_probe0): one byte past the window if data waits, else SND.UNA − 1.</summary>
+    /// <summary>
+    /// A zero-window probe (tcp_send_probe0, RFC 9293 §3.8.6.1): an ACK with SND.UNA − 1, which the receiver answers
+    /// with its current window; probing continues, backed off, as long as the window stays closed.
+    /// </summary>
     private void SendWindowProbe()
     {
         Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPWinProbe);
-        int unsent = _sendBuffer.Count - (int)(_sndNxt - _sndUna);
-        if (_sndWnd == 0 && unsent > 0 && _sndNxt == _sndUna)
-        {
-            // RFC 9293 §3.8.6.1: one octet of new data; the receiver must ACK it with its window.
-            Transmit(_sndNxt, 1, TcpFlags.Ack);
-        }
-        else
-        {
-            Transmit(_sndUna - 1, 0, TcpFlags.Ack);
-        }
-
+        Transmit(_sndUna - 1, 0, TcpFlags.Ack);
         _backoff = Math.Min(_backoff + 1, MaxRetries);
         _persistMode = false;
         if (_sndWnd == 0)
