@@ -239,3 +239,130 @@ public sealed class TcpScriptTests
         +0    > R. 1:1(0) ack 101
         """);
 }
+
+/// <summary>RST in every state (RFC 9293 §3.10.7, RFC 5961 §3) and the SYN option combinations Linux sends.</summary>
+public sealed class TcpScriptStateTests
+{
+    private const string PassiveOpen = """
+        0     bind(8080)
+        +0    listen(1)
+        +0    < S 0:0(0) win 64800 <mss 1440,sackOK,TS val 100 ecr 0,nop,wscale 5>
+        +0    > S. 0:0(0) ack 1 <mss 1440,sackOK,TS val * ecr 100,nop,wscale 7>
+        +.01  < . 1:1(0) ack 1 win 2025 <nop,nop,TS val 110 ecr 0>
+        +0    accept()
+
+        """;
+
+    [Fact]
+    public void ResetInSynReceivedDropsTheHalfOpenConnection() => new TcpScript().Run("""
+        0     bind(8080)
+        +0    listen(1)
+        +0    < S 0:0(0) win 64800 <mss 1440>
+        +0    > S. 0:0(0) ack 1 <mss 1440>
+        +.01  < R 1:1(0) win 0
+        +1    < . 1:1(0) ack 1 win 2025
+        +0    > R 1:1(0)
+        """);
+
+    [Theory]
+    [InlineData("FinWait1", "+0 close()\n+0 > F. 1:1(0) ack 1")]
+    [InlineData("FinWait2", "+0 close()\n+0 > F. 1:1(0) ack 1\n+.01 < . 1:1(0) ack 2 win 2025 <nop,nop,TS val 120 ecr 0>")]
+    [InlineData("CloseWait", "+0 < F. 1:1(0) ack 1 win 2025 <nop,nop,TS val 120 ecr 0>\n+0 > . 1:1(0) ack 2")]
+    public void ResetAtRcvNxtClosesFromEveryState(string state, string reach)
+    {
+        bool peerFin = state == "CloseWait";
+        new TcpScript().Run(PassiveOpen + reach + $"""
+
+            +0    state({state})
+            +.01  < R. {(peerFin ? 2 : 1)}:{(peerFin ? 2 : 1)}(0) ack {(state == "FinWait2" ? 2 : 1)} win 2025
+            +0    state(Closed)
+            """);
+    }
+
+    [Fact]
+    public void ResetInClosingAndLastAckCloses()
+    {
+        new TcpScript().Run(PassiveOpen + """
+            +0    close()
+            +0    > F. 1:1(0) ack 1
+            +.01  < F. 1:1(0) ack 1 win 2025 <nop,nop,TS val 120 ecr 0>
+            +0    > . 2:2(0) ack 2
+            +0    state(Closing)
+            +.01  < R. 2:2(0) ack 1 win 2025
+            +0    state(Closed)
+            """);
+        new TcpScript().Run(PassiveOpen + """
+            +0    < F. 1:1(0) ack 1 win 2025 <nop,nop,TS val 120 ecr 0>
+            +0    > . 1:1(0) ack 2
+            +0    close()
+            +0    > F. 1:1(0) ack 2
+            +0    state(LastAck)
+            +.01  < R. 2:2(0) ack 1 win 2025
+            +0    state(Closed)
+            """);
+    }
+
+    [Fact]
+    public void ResetInTimeWaitEndsIt() => new TcpScript().Run(PassiveOpen + """
+        +0    close()
+        +0    > F. 1:1(0) ack 1
+        +.01  < F. 1:1(0) ack 2 win 2025 <nop,nop,TS val 120 ecr 0>
+        +0    > . 2:2(0) ack 2
+        +0    state(TimeWait)
+        +.01  < R. 2:2(0) ack 2 win 0
+        +0    state(Closed)
+        """);
+
+    [Fact]
+    public void ResetOutsideTheWindowIsSilentlyDropped() => new TcpScript().Run(PassiveOpen + """
+        +0    < R. 5000000:5000000(0) ack 1 win 2025
+        +1    state(Established)
+        """);
+
+    [Theory]
+    [InlineData(false, false, false)]
+    [InlineData(true, false, false)]
+    [InlineData(false, true, false)]
+    [InlineData(false, false, true)]
+    [InlineData(true, true, false)]
+    [InlineData(true, false, true)]
+    [InlineData(false, true, true)]
+    [InlineData(true, true, true)]
+    public void SynAckEchoesExactlyTheOptionsOffered(bool sack, bool ts, bool wscale)
+    {
+        var offered = new List<string> { "mss 1440" };
+        var answered = new List<string> { "mss 1440" };
+        if (sack)
+        {
+            offered.Add("sackOK");
+            answered.Add("sackOK");
+        }
+
+        if (ts)
+        {
+            offered.Add("TS val 100 ecr 0");
+            answered.Add("TS val * ecr 100");
+        }
+
+        if (wscale)
+        {
+            offered.Add("nop,wscale 5");
+            answered.Add("wscale 7");
+        }
+
+        string data = ts ? "<nop,nop,TS val 120 ecr 0>" : string.Empty;
+        int mss = 1440 - (ts ? 12 : 0);
+        new TcpScript().Run($"""
+            0     bind(8080)
+            +0    listen(1)
+            +0    < S 0:0(0) win 65535 <{string.Join(',', offered)}>
+            +0    > S. 0:0(0) ack 1 <{string.Join(',', answered)}>
+            +.01  < . 1:1(0) ack 1 win 65535 {data}
+            +0    accept()
+            +0    nodelay()
+            +0    write({mss + 10})
+            +0    > . 1:{mss + 1}({mss}) ack 1
+            +0    > P. {mss + 1}:{mss + 11}(10) ack 1
+            """);
+    }
+}
