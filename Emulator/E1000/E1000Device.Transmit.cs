@@ -403,15 +403,16 @@ public sealed partial class E1000Device
                 continue;
             }
 
-            int remaining = _context.PayloadLength - _tx.TsoPayloadSent - _tx.Length;
-            if (remaining <= 0)
+            // This segment holds min(MSS, what PAYLEN has left) bytes; it may be gathered from several descriptors.
+            int segmentTarget = Math.Min(_context.Mss, _context.PayloadLength - _tx.TsoPayloadSent);
+            int room = segmentTarget - _tx.Length;
+            if (room <= 0)
             {
                 // More data than PAYLEN: the context ends abnormally at EOP.
                 _tx.Oversize = true;
                 return;
             }
 
-            int room = Math.Min(_context.Mss, remaining) - _tx.Length;
             int chunk = Math.Min(room, length - offset);
             if (!Dma!.TryRead(address + (ulong)offset, _txPacket.AsSpan(_tx.Length, chunk)))
             {
@@ -422,7 +423,7 @@ public sealed partial class E1000Device
 
             _tx.Length += chunk;
             offset += chunk;
-            if (_tx.Length == Math.Min(_context.Mss, remaining))
+            if (_tx.Length == segmentTarget)
             {
                 EmitSegment(last: _tx.TsoPayloadSent + _tx.Length == _context.PayloadLength);
             }

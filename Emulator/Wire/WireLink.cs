@@ -70,6 +70,19 @@ public sealed class WireLink
         /// <summary>Frames sent into this end that the queue had no room for, or too long for a slot.</summary>
         public long Dropped { get; private set; }
 
+        /// <summary>Frames arriving at this end that the injected loss took (see <see cref="SetLoss"/>).</summary>
+        public long Lost { get; private set; }
+
+        private Random? _loss;
+        private double _lossProbability;
+
+        /// <summary>Fault injection: each frame arriving at this end is lost with <paramref name="probability"/>, from a seeded generator (reproducible).</summary>
+        public void SetLoss(double probability, int seed)
+        {
+            _lossProbability = Math.Clamp(probability, 0, 1);
+            _loss = _lossProbability > 0 ? new Random(seed) : null;
+        }
+
         public long Delivered { get; private set; }
 
         /// <summary>A frame transmitted into this end travels to the peer end.</summary>
@@ -77,6 +90,12 @@ public sealed class WireLink
 
         private void Enqueue(ReadOnlySpan<byte> frame)
         {
+            if (_loss is not null && _loss.NextDouble() < _lossProbability)
+            {
+                Lost++;
+                return;
+            }
+
             if (_count == _slots.Length || frame.Length > SlotSize)
             {
                 Dropped++;

@@ -10,9 +10,9 @@ public sealed class NodePair
     {
         Sender = new Node(Node.WithMac("52:54:00:12:34:56"), scheduler: Scheduler, ipv6Seed: 1);
         Receiver = new Node(Node.WithMac("52:54:00:12:34:57"), scheduler: Scheduler, ipv6Seed: 2);
-        var link = new WireLink(Scheduler);
-        WireLink.Attach(link.A, Sender.Machine.Nic);
-        WireLink.Attach(link.B, Receiver.Machine.Nic);
+        Link = new WireLink(Scheduler);
+        WireLink.Attach(Link.A, Sender.Machine.Nic);
+        WireLink.Attach(Link.B, Receiver.Machine.Nic);
         if (Sender.Boot() != 1 || Receiver.Boot() != 1)
         {
             throw new InvalidOperationException("the e1000 driver did not bind");
@@ -28,6 +28,8 @@ public sealed class NodePair
     }
 
     public EventScheduler Scheduler { get; } = new();
+
+    public WireLink Link { get; }
 
     public Node Sender { get; }
 

@@ -67,10 +67,8 @@ public sealed class ByteRing
         n = Math.Min(n, Count);
         _head = (_head + n) % _buffer.Length;
         Count -= n;
-        if (Count == 0)
-        {
-            _head = 0;
-        }
+
+        // The head stays where it is even when empty: bytes placed past Count (out-of-order data) keep their offsets.
     }
 
     /// <summary>A new capacity (never below what is queued), keeping the bytes.</summary>

@@ -124,6 +124,25 @@ public sealed class TransmitTests
         Assert.Equal(E1000Bits.TxStatusDd, h.TxStatus(2));
     }
 
+    [Theory]
+    [InlineData(2100)]   // the last segment (2000..2500) starts in one data descriptor and ends in the next
+    [InlineData(1500)]   // a middle segment spans the two
+    [InlineData(2450)]
+    public void TsoSegmentsGatheredAcrossDescriptorsAtAnyBoundary(int split)
+    {
+        var h = new DataPlaneHarness();
+        (byte[] header, byte[] data) = TcpPacket(ipv6: false, 2500);
+        h.PutTx(DataPlaneHarness.Context(14, 24, 33, 34, 50, 0, 2500, E1000Bits.TxdCmdTse | E1000Bits.TxdTucmdIp | E1000Bits.TxdTucmdTcp, (byte)header.Length, 1000));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(1, header), header.Length, E1000Bits.TxdCmdTse, E1000Bits.TxPoptsIxsm | E1000Bits.TxPoptsTxsm));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(2, data[..split]), split, E1000Bits.TxdCmdTse, 0));
+        h.PutTx(DataPlaneHarness.Data(h.TxBuffer(3, data[split..]), data.Length - split, E1000Bits.TxdCmdTse | Eop | Rs, 0));
+        h.Kick();
+        Assert.Equal(3, h.Probe.Frames.Count);
+        Assert.Equal(data, h.Probe.Frames.SelectMany(f => f[header.Length..]).ToArray());
+        Assert.All(h.Probe.Frames, f => Assert.True(Frames.Ipv4TransportValid(f.AsSpan(14))));
+        Assert.Equal(1u, h.Nic.Read(E1000Reg.Tsctc));
+    }
+
     [Fact]
     public void TsoIpv6TcpSetsThePayloadLengthWithoutTheFixedHeader()
     {
