@@ -16,6 +16,8 @@ public sealed class SchedulerClock(EventScheduler scheduler) : IKernelClock
     {
         public bool IsPending => timer.IsPending;
 
+        public long Deadline => timer.Deadline;
+
         public void Arm(long deadlineNs) => timer.Arm(deadlineNs);
 
         public void ArmIn(long delayNs) => timer.ArmIn(delayNs);

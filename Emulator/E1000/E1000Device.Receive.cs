@@ -77,9 +77,15 @@ public sealed partial class E1000Device : IFrameSink
             return;
         }
 
-        Span<byte> padded = _rxScratch.AsSpan(0, length);
-        frame.CopyTo(padded);
-        padded[frame.Length..].Clear();
+        ReadOnlySpan<byte> padded = frame;
+        if (frame.Length < MinimumFrame)
+        {
+            Span<byte> scratch = _rxScratch.AsSpan(0, length);
+            frame.CopyTo(scratch);
+            scratch[frame.Length..].Clear();
+            padded = scratch;
+        }
+
         if (!PassesFilters(padded))
         {
             DropReceived(frame, E1000DropReason.RxFiltered);
@@ -104,7 +110,18 @@ public sealed partial class E1000Device : IFrameSink
             Tap?.Tap(frame, outbound: false, dropReason: null);
         }
 
-        byte[] stored = ArrayPool<byte>.Shared.Rent(length);
+        // Nothing waiting and descriptors free: straight through the FIFO to host memory (no staging copy).
+        if (_rxFifo.Count == 0 && (rctl & RctlEn) != 0 && DmaAllowed && TryFreeRxDescriptors(out int free))
+        {
+            int needed = DescriptorsNeeded(padded);
+            if (free >= needed && needed < _regs[Rdlen >> 2] / RxDescriptorSize)
+            {
+                WriteToHost(padded, free);
+                return;
+            }
+        }
+
+        byte[] stored = FramePool.Rent(length);
         padded.CopyTo(stored);
         _rxFifo.Enqueue((stored, length));
         _rxFifoBytes += wireLength;
@@ -130,7 +147,7 @@ public sealed partial class E1000Device : IFrameSink
                 _rxFifo.Dequeue();
                 _rxFifoBytes -= length + FcsLength;
                 _rxHeadCountedRnbc = false;
-                ArrayPool<byte>.Shared.Return(buffer);
+                FramePool.Return(buffer);
                 Statistics.Drop(E1000DropReason.RingInvalid);
                 continue;
             }
@@ -151,7 +168,7 @@ public sealed partial class E1000Device : IFrameSink
             _rxFifoBytes -= length + FcsLength;
             _rxHeadCountedRnbc = false;
             WriteToHost(buffer.AsSpan(0, length), free);
-            ArrayPool<byte>.Shared.Return(buffer);
+            FramePool.Return(buffer);
         }
     }
 
@@ -174,7 +191,7 @@ public sealed partial class E1000Device : IFrameSink
     {
         while (_rxFifo.TryDequeue(out (byte[] Buffer, int Length) entry))
         {
-            ArrayPool<byte>.Shared.Return(entry.Buffer);
+            FramePool.Return(entry.Buffer);
             if (countDrops)
             {
                 Statistics.Drop(E1000DropReason.RxFlushedByReset);

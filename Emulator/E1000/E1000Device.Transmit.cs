@@ -22,7 +22,6 @@ public sealed partial class E1000Device
     private const int TxFifoSlack = 80;
 
     private readonly byte[] _txPacket = new byte[64 * 1024 + 256];
-    private readonly byte[] _txSegment = new byte[64 * 1024 + 256];
     private readonly byte[] _txHeader = new byte[TsoHeaderMax];
     private readonly List<(byte[] Buffer, int Length)> _loopback = [];
     private TxPacketState _tx;
@@ -414,7 +413,7 @@ public sealed partial class E1000Device
             }
 
             int chunk = Math.Min(room, length - offset);
-            if (!Dma!.TryRead(address + (ulong)offset, _txPacket.AsSpan(_tx.Length, chunk)))
+            if (!Dma!.TryRead(address + (ulong)offset, _txPacket.AsSpan(TsoHeaderMax + _tx.Length, chunk)))
             {
                 DmaError(E1000DropReason.TxDmaError, address);
                 _tx.Oversize = true;
@@ -452,9 +451,9 @@ public sealed partial class E1000Device
         int headerLength = _context.HeaderLength;
         int payload = _tx.Length;
         int total = headerLength + payload;
-        Span<byte> segment = _txSegment.AsSpan(0, total);
+        // The payload was gathered at TsoHeaderMax in _txPacket: the header goes right in front of it, no copy of the payload.
+        Span<byte> segment = _txPacket.AsSpan(TsoHeaderMax - headerLength, total);
         _txHeader.AsSpan(0, headerLength).CopyTo(segment);
-        _txPacket.AsSpan(0, payload).CopyTo(segment[headerLength..]);
         int k = _tx.TsoSegments;
         int ipcss = _context.Ipcss;
         int tucss = _context.Tucss;
@@ -535,7 +534,7 @@ public sealed partial class E1000Device
         CountTransmitted(tagged);
         if (IsLoopback)
         {
-            byte[] copy = System.Buffers.ArrayPool<byte>.Shared.Rent(length);
+            byte[] copy = FramePool.Rent(length);
             tagged.CopyTo(copy);
             _loopback.Add((copy, length));
             return;
@@ -569,7 +568,7 @@ public sealed partial class E1000Device
         foreach ((byte[] buffer, int length) in _loopback)
         {
             ReceiveFrameInternal(buffer.AsSpan(0, length), loopback: true);
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            FramePool.Return(buffer);
         }
 
         _loopback.Clear();

@@ -16,6 +16,12 @@ namespace Emu.Emulator.E1000;
 /// </summary>
 public sealed partial class E1000Device : PciFunction
 {
+    /// <summary>
+    /// Frame buffers for the receive FIFO and loopback: a burst can hold dozens at once, more than ArrayPool.Shared
+    /// keeps per size, so the device has its own pool and steady traffic allocates nothing.
+    /// </summary>
+    private static readonly System.Buffers.ArrayPool<byte> FramePool = System.Buffers.ArrayPool<byte>.Create(64 * 1024 + 512, 1024);
+
     public const ushort VendorIntel = 0x8086;
     public const ushort Device82540Em = 0x100E;
 
@@ -160,7 +166,7 @@ public sealed partial class E1000Device : PciFunction
 
         state.RxHeadCountedRnbc = _rxHeadCountedRnbc;
         state.TxPacket = _tx;
-        state.TxPacketBytes = _txPacket.AsSpan(0, _tx.Length).ToArray();
+        state.TxPacketBytes = _txPacket.AsSpan(_tx.Tso ? TsoHeaderMax : 0, _tx.Length).ToArray();
         state.TsoHeader = _txHeader.AsSpan(0, _tx.HeaderFilled).ToArray();
         state.TxContext = _context;
         return state;
@@ -199,7 +205,7 @@ public sealed partial class E1000Device : PciFunction
         FlushReceiveFifo(countDrops: false);
         foreach (byte[] frame in state.RxFifo)
         {
-            byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
+            byte[] buffer = FramePool.Rent(Math.Max(frame.Length, 1));
             frame.CopyTo(buffer, 0);
             _rxFifo.Enqueue((buffer, frame.Length));
             _rxFifoBytes += frame.Length + 4;
@@ -207,7 +213,7 @@ public sealed partial class E1000Device : PciFunction
 
         _rxHeadCountedRnbc = state.RxHeadCountedRnbc;
         _tx = state.TxPacket;
-        state.TxPacketBytes.CopyTo(_txPacket, 0);
+        state.TxPacketBytes.CopyTo(_txPacket, _tx.Tso ? TsoHeaderMax : 0);
         state.TsoHeader.CopyTo(_txHeader, 0);
         _context = state.TxContext;
     }

@@ -7,7 +7,9 @@ namespace Emu.Emulator.Machine;
 public sealed class EventScheduler
 {
     private readonly PriorityQueue<(VirtualTimer Timer, long Generation), (long Deadline, long Sequence)> _queue = new();
+    private readonly List<((VirtualTimer Timer, long Generation) Entry, (long Deadline, long Sequence) Key)> _compact = [];
     private long _sequence;
+    private int _stale;
 
     /// <summary>Virtual time in nanoseconds since the machine was created.</summary>
     public long Now { get; private set; }
@@ -17,7 +19,42 @@ public sealed class EventScheduler
 
     public VirtualTimer CreateTimer(string name, Action callback) => new(this, name, callback);
 
-    internal void Enqueue(VirtualTimer timer) => _queue.Enqueue((timer, timer.Generation), (timer.Deadline, _sequence++));
+    internal void Enqueue(VirtualTimer timer)
+    {
+        _queue.Enqueue((timer, timer.Generation), (timer.Deadline, _sequence++));
+        if (_stale > 1024 && _stale > _queue.Count / 2)
+        {
+            Compact();
+        }
+    }
+
+    /// <summary>A pending timer was re-armed or cancelled: its old queue entry is now stale.</summary>
+    internal void NoteStale() => _stale++;
+
+    /// <summary>
+    /// Drops stale entries in one pass when they outnumber the live ones: timers re-armed per packet (interrupt
+    /// moderation, TCP) would otherwise grow the queue without bound between deadlines.
+    /// </summary>
+    private void Compact()
+    {
+        _compact.Clear();
+        foreach (var (entry, key) in _queue.UnorderedItems)
+        {
+            if (entry.Generation == entry.Timer.Generation)
+            {
+                _compact.Add((entry, key));
+            }
+        }
+
+        _queue.Clear();
+        foreach (var (entry, key) in _compact)
+        {
+            _queue.Enqueue(entry, key);
+        }
+
+        _compact.Clear();
+        _stale = 0;
+    }
 
     /// <summary>The earliest pending deadline, or null when nothing is armed.</summary>
     public long? NextDeadline
@@ -101,6 +138,10 @@ public sealed class EventScheduler
         while (_queue.TryPeek(out var entry, out _) && entry.Generation != entry.Timer.Generation)
         {
             _queue.Dequeue();
+            if (_stale > 0)
+            {
+                _stale--;
+            }
         }
     }
 }

@@ -31,6 +31,11 @@ public sealed class VirtualTimer
     /// <summary>Arms (or re-arms) the timer for an absolute virtual time; a deadline in the past fires at the next run.</summary>
     public void Arm(long deadlineNs)
     {
+        if (IsPending)
+        {
+            _scheduler.NoteStale();
+        }
+
         Deadline = Math.Max(deadlineNs, _scheduler.Now);
         Generation++;
         _scheduler.Enqueue(this);
@@ -41,6 +46,11 @@ public sealed class VirtualTimer
 
     public void Cancel()
     {
+        if (IsPending)
+        {
+            _scheduler.NoteStale();
+        }
+
         Deadline = -1;
         Generation++;
     }

@@ -104,7 +104,58 @@ internal static class BenchCommand
             PrintUdp(results, stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
-        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp };
+        var megabytes = new Option<int>("--megabytes") { HelpName = "N", Description = "Megabytes to move per run (after a warm-up of N / 2).", DefaultValueFactory = _ => 200 };
+        var tcp = new Command("tcp", "Goodput of one TCP connection between two nodes (MTU 1500), with and without the e1000's TSO, and bytes allocated per segment.")
+        {
+            megabytes,
+        };
+        tcp.SetAction(parse =>
+        {
+            int mb = parse.GetValue(megabytes);
+            if (mb <= 0)
+            {
+                stdout.WriteLine("emu bench: --megabytes must be positive.");
+                return 2;
+            }
+
+            var results = new List<TcpBenchResult>();
+            foreach (bool tso in new[] { true, false })
+            {
+                var bench = new TcpBench(tso);
+                bench.Run(Math.Max(mb / 2, 20) * (1L << 20));
+                results.Add(bench.Run(mb * (1L << 20)));
+            }
+
+            PrintTcp(results, stdout);
+            return 0;
+        });
+        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp };
+    }
+
+    public static void PrintTcp(IReadOnlyList<TcpBenchResult> results, TextWriter writer)
+    {
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(writer), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+        console.Profile.Width = Math.Max(console.Profile.Width, 132);
+        var table = new Table().Title("emu bench tcp: one connection, send → TCP/IPv6 → driver → e1000 → wire → e1000 → NAPI → TCP → recv (MTU 1500)");
+        table.AddColumn("TSO");
+        table.AddColumn(new TableColumn("MB moved").RightAligned());
+        table.AddColumn(new TableColumn("seconds").RightAligned());
+        table.AddColumn(new TableColumn("goodput Gbit/s").RightAligned());
+        table.AddColumn(new TableColumn("bytes allocated/segment").RightAligned());
+        table.AddColumn(new TableColumn("retransmissions").RightAligned());
+        var c = CultureInfo.InvariantCulture;
+        foreach (TcpBenchResult r in results)
+        {
+            table.AddRow(
+                r.Tso ? "on" : "off",
+                (r.Bytes / (double)(1 << 20)).ToString("F0", c),
+                r.Elapsed.TotalSeconds.ToString("F3", c),
+                r.GigabitsPerSecond.ToString("F2", c),
+                r.BytesAllocatedPerSegment.ToString("F2", c),
+                r.Retransmissions.ToString(c));
+        }
+
+        console.Write(table);
     }
 
     public static void PrintUdp(IReadOnlyList<BenchResult> results, TextWriter writer)

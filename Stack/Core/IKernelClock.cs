@@ -16,6 +16,9 @@ public interface IKernelTimer
 {
     bool IsPending { get; }
 
+    /// <summary>The absolute deadline when pending (virtual nanoseconds); -1 otherwise.</summary>
+    long Deadline { get; }
+
     void Arm(long deadlineNs);
 
     void ArmIn(long delayNs);

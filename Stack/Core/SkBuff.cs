@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 
 namespace Emu.Stack.Core;
@@ -22,6 +21,7 @@ public sealed class SkBuff
 
     [ThreadStatic]
     private static Stack<Shared>? t_sharedPool;
+
 
     private Shared _shared = null!;
 
@@ -103,7 +103,7 @@ public sealed class SkBuff
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         SkBuff skb = Rent();
         Shared shared = t_sharedPool is { Count: > 0 } sharedPool ? sharedPool.Pop() : new Shared();
-        shared.Buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
+        shared.Buffer = PacketBufferPool.Rent(Math.Max(size, 1));
         shared.References = 1;
         skb._shared = shared;
         skb.End = size;
@@ -202,7 +202,7 @@ public sealed class SkBuff
         Debug.Assert(!Queued, "freeing an skb that is still on a queue");
         if (--_shared.References == 0)
         {
-            ArrayPool<byte>.Shared.Return(_shared.Buffer);
+            PacketBufferPool.Return(_shared.Buffer);
             _shared.Buffer = [];
             (t_sharedPool ??= new Stack<Shared>()).Push(_shared);
         }

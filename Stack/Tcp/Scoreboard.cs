@@ -28,12 +28,43 @@ public sealed class Scoreboard
 
     public int Count { get; private set; }
 
+    /// <summary>Segments that are SACKed, lost or retransmitted: with none, pipe is the flight size (a fast path).</summary>
+    public int Marked { get; private set; }
+
+    /// <summary>Segments marked lost and waiting for their retransmission.</summary>
+    public int LostQueued { get; private set; }
+
     public ref SentSegment this[int i] => ref _items[(_head + i) % _items.Length];
 
     public ref SentSegment Last => ref this[Count - 1];
 
+    /// <summary>Sets a segment's SACKed, lost and retransmitted flags (the counts follow).</summary>
+    public void SetFlags(int i, bool sacked, bool lost, bool retransmitted)
+    {
+        ref SentSegment s = ref this[i];
+        Account(s, -1);
+        s.Sacked = sacked;
+        s.Lost = lost;
+        s.Retransmitted = retransmitted;
+        Account(s, 1);
+    }
+
+    private void Account(in SentSegment s, int sign)
+    {
+        if (s.Sacked || s.Lost || s.Retransmitted)
+        {
+            Marked += sign;
+        }
+
+        if (s.Lost && !s.Retransmitted && !s.Sacked)
+        {
+            LostQueued += sign;
+        }
+    }
+
     public void Add(in SentSegment segment)
     {
+        Account(segment, 1);
         if (Count == _items.Length)
         {
             var next = new SentSegment[_items.Length * 2];
@@ -52,6 +83,7 @@ public sealed class Scoreboard
 
     public void RemoveFirst()
     {
+        Account(this[0], -1);
         _head = (_head + 1) % _items.Length;
         Count--;
     }
@@ -60,6 +92,8 @@ public sealed class Scoreboard
     {
         _head = 0;
         Count = 0;
+        Marked = 0;
+        LostQueued = 0;
     }
 
     /// <summary>Index of the segment holding <paramref name="seq"/>, or -1.</summary>
@@ -98,9 +132,11 @@ public sealed class Scoreboard
         a.Fin = false;
         a.Psh = false;
         ref SentSegment b = ref this[i + 1];
+        Account(b, -1);
         b = s;
         b.Seq = seq;
         b.Length = s.Length - first;
         b.Syn = false;
+        Account(b, 1);
     }
 }

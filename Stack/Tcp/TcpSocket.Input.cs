@@ -104,7 +104,7 @@ public sealed partial class TcpSocket
         // A retransmitted SYN on a half-open child: its SYN-ACK again.
         if (State == TcpState.SynReceived && h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && h.Seq == _irs)
         {
-            RetransmitSegment(ref _scoreboard[0]);
+            RetransmitSegment(0);
             return;
         }
 
@@ -490,7 +490,7 @@ public sealed partial class TcpSocket
                 uint end = s.Seq + (uint)s.Length;
                 if (SeqMath.Ge(s.Seq, left) && SeqMath.Le(end, right))
                 {
-                    s.Sacked = true;
+                    _scoreboard.SetFlags(i, sacked: true, s.Lost, s.Retransmitted);
                     marked++;
                 }
             }
@@ -555,7 +555,7 @@ public sealed partial class TcpSocket
                 break;
             }
 
-            s.Lost = true;
+            _scoreboard.SetFlags(i, s.Sacked, lost: true, s.Retransmitted);
         }
     }
 
@@ -563,9 +563,7 @@ public sealed partial class TcpSocket
     {
         if (_scoreboard.Count > 0)
         {
-            ref SentSegment s = ref _scoreboard[0];
-            s.Lost = true;
-            s.Retransmitted = false;
+            _scoreboard.SetFlags(0, _scoreboard[0].Sacked, lost: true, retransmitted: false);
         }
     }
 

@@ -401,6 +401,11 @@ public sealed partial class TcpSocket
             return _inRecovery ? (flight > left ? flight - left : 0) : flight;
         }
 
+        if (_scoreboard.Marked == 0)
+        {
+            return _sndNxt - _sndUna;   // nothing SACKed, lost or retransmitted: pipe is the flight
+        }
+
         uint pipe = 0;
         for (int i = 0; i < _scoreboard.Count; i++)
         {
@@ -428,6 +433,11 @@ public sealed partial class TcpSocket
     /// <summary>NextSeg rule 1 (RFC 6675 §4): the first segment marked lost and not yet retransmitted, if cwnd allows.</summary>
     private bool RetransmitNextLost(uint cwndRoom)
     {
+        if (_scoreboard.LostQueued == 0)
+        {
+            return false;
+        }
+
         for (int i = 0; i < _scoreboard.Count; i++)
         {
             ref SentSegment s = ref _scoreboard[i];
@@ -442,16 +452,17 @@ public sealed partial class TcpSocket
                 return false;
             }
 
-            RetransmitSegment(ref s);
+            RetransmitSegment(i);
             return true;
         }
 
         return false;
     }
 
-    private void RetransmitSegment(ref SentSegment s)
+    private void RetransmitSegment(int index)
     {
-        s.Retransmitted = true;
+        ref SentSegment s = ref _scoreboard[index];
+        _scoreboard.SetFlags(index, s.Sacked, s.Lost, retransmitted: true);
         s.SentAt = Stack.Clock.Now;
         Stack.Snmp.Inc(Snmp6Counter.TcpRetransSegs);
         if (s.Syn)

@@ -100,13 +100,26 @@ public sealed partial class TcpSocket
         _rto = Math.Clamp(_srtt + Math.Max(1_000_000, 4 * _rttvar), MinRtoNs, MaxRtoNs);
     }
 
+    private long _rtxDeadline;
+
+    /// <summary>
+    /// Arms the retransmission timer for RTO (backed off) from now; with <paramref name="restart"/>, moves it. Moving a
+    /// deadline later does not touch the kernel timer (Linux's lazy way): the timer fires at the old time, sees the new
+    /// deadline and re-arms once — one timer event per RTO instead of one per ACK.
+    /// </summary>
     private void ArmRetransmit(bool restart = false)
     {
         _persistMode = false;
-        if (restart || !_rtxTimer.IsPending)
+        if (!restart && _rtxTimer.IsPending)
         {
-            long timeout = Math.Min(MaxRtoNs, _rto << Math.Min(_backoff, 20));
-            _rtxTimer.ArmIn(timeout);
+            return;
+        }
+
+        long timeout = Math.Min(MaxRtoNs, _rto << Math.Min(_backoff, 20));
+        _rtxDeadline = Stack.Clock.Now + timeout;
+        if (!_rtxTimer.IsPending || _rtxTimer.Deadline > _rtxDeadline)
+        {
+            _rtxTimer.Arm(_rtxDeadline);
         }
     }
 
@@ -119,7 +132,8 @@ public sealed partial class TcpSocket
         }
 
         _persistMode = true;
-        _rtxTimer.ArmIn(Math.Min(MaxRtoNs, Math.Max(MinRtoNs, _rto) << Math.Min(_backoff, 20)));
+        _rtxDeadline = Stack.Clock.Now + Math.Min(MaxRtoNs, Math.Max(MinRtoNs, _rto) << Math.Min(_backoff, 20));
+        _rtxTimer.Arm(_rtxDeadline);
     }
 
     /// <summary>
@@ -131,6 +145,12 @@ public sealed partial class TcpSocket
     {
         if (State is TcpState.Closed or TcpState.Listen or TcpState.TimeWait)
         {
+            return;
+        }
+
+        if (Stack.Clock.Now < _rtxDeadline)
+        {
+            _rtxTimer.Arm(_rtxDeadline);   // the deadline moved on meanwhile
             return;
         }
 
@@ -183,18 +203,15 @@ public sealed partial class TcpSocket
             _dupAcks = 0;
             for (int i = 0; i < _scoreboard.Count; i++)
             {
-                ref SentSegment s = ref _scoreboard[i];
-                if (!s.Sacked)
+                if (!_scoreboard[i].Sacked)
                 {
-                    s.Lost = true;
-                    s.Retransmitted = false;
+                    _scoreboard.SetFlags(i, sacked: false, lost: true, retransmitted: false);
                 }
             }
         }
 
         _rttTiming = false;
-        ref SentSegment first = ref _scoreboard[0];
-        RetransmitSegment(ref first);
+        RetransmitSegment(0);
         ArmRetransmit(restart: true);
     }
 

@@ -75,3 +75,19 @@ public sealed class UdpBenchTests
         Assert.Contains("bytes allocated/datagram", output.ToString());
     }
 }
+
+/// <summary>The TCP benchmark's path moves every byte and, in steady state, allocates nothing per segment.</summary>
+public sealed class TcpBenchTests
+{
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void SteadyStateMovesEveryByteWithoutAllocatingPerSegment(bool tso)
+    {
+        var bench = new TcpBench(tso);
+        bench.Run(16 << 20);
+        TcpBenchResult result = bench.Run(16 << 20);
+        Assert.True(result.Bytes >= 16 << 20);
+        Assert.Equal(0.0, result.BytesAllocatedPerSegment);
+    }
+}
