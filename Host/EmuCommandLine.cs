@@ -142,8 +142,14 @@ public static class EmuCommandLine
             HelpName = "SECONDS",
             Description = "Stop by itself after SECONDS of wall-clock time (default: run until Ctrl-C or SIGTERM).",
         };
-        var run = new Command("run", "Run one node (machine, e1000, Linux-model driver, IPv6 stack) on the wall clock, attached through a QEMU netdev; it answers ping6 and echoes UDP on port 7.")
+        var wwwOption = new Option<DirectoryInfo?>("--www")
         {
+            HelpName = "DIR",
+            Description = "Serve the files under DIR on HTTP port 80 (default: a built-in index page).",
+        };
+        var run = new Command("run", "Run one node (machine, e1000, Linux-model driver, IPv6 stack) on the wall clock, attached through a QEMU netdev; it answers ping6, echoes UDP on port 7 and serves TCP echo, discard, chargen and HTTP.")
+        {
+            wwwOption,
             runNetdevOption,
             runMacOption,
             eepromOption,
@@ -166,6 +172,13 @@ public static class EmuCommandLine
                 return 2;
             }
 
+            DirectoryInfo? www = parse.GetValue(wwwOption);
+            if (www is not null && !www.Exists)
+            {
+                stderr.WriteLine($"emu: --www {www.FullName}: no such directory.");
+                return 2;
+            }
+
             double? seconds = parse.GetValue(durationOption);
             if (seconds is <= 0 or > 1e7)
             {
@@ -180,7 +193,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token);
+                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {

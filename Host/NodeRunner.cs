@@ -15,8 +15,8 @@ namespace Emu.Host;
 /// <summary>
 /// <c>emu run</c>: one node (machine, e1000, driver, IPv6 stack) on the wall clock, its wire a QEMU netdev. Virtual
 /// time follows the wall clock: the loop runs the scheduler up to "now", then sleeps until the next deadline or the
-/// next frame from the netdev, whichever comes first. It answers ping6 and echoes UDP on port 7; Ctrl-C or SIGTERM
-/// stops it with a summary of its counters.
+/// next frame from the netdev, whichever comes first. It answers ping6, echoes UDP on port 7 and serves TCP echo (7),
+/// discard (9), chargen (19) and HTTP (80); Ctrl-C or SIGTERM stops it with a summary of its counters.
 /// </summary>
 public sealed class NodeRunner
 {
@@ -36,6 +36,9 @@ public sealed class NodeRunner
     /// <summary>The running node, once <see cref="Run"/> has brought it up (touch it only from posted work).</summary>
     public Node? Node { get; private set; }
 
+    /// <summary>The TCP services (echo 7, discard 9, chargen 19, http 80), once started.</summary>
+    public IReadOnlyList<Services.TcpService> Services { get; private set; } = [];
+
     /// <summary>Set once the node is up and its banner printed.</summary>
     public ManualResetEventSlim Started { get; } = new();
 
@@ -46,7 +49,7 @@ public sealed class NodeRunner
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
     /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
-    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop)
+    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null)
     {
         // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
         var node = new Node(options, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
@@ -86,7 +89,24 @@ public sealed class NodeRunner
             ? $"emu run: {idev.Dev.Name}: {ifa.Address} failed duplicate address detection; not used"
             : $"emu run: {idev.Dev.Name}: {ifa.Address}/{ifa.PrefixLength} ready");
         Socket echo = StartEchoService(node);
-        PrintBanner(dev, spec);
+        var services = new List<Services.TcpService>
+        {
+            new Services.EchoService(),
+            new Services.DiscardService(),
+            new Services.ChargenService(),
+            new Services.HttpService(www),
+        };
+        ushort[] ports = [7, 9, 19, 80];
+        for (int i = 0; i < services.Count; i++)
+        {
+            if (!services[i].Start(node.Ipv6, ports[i]))
+            {
+                Say($"emu run: TCP port {ports[i]} ({services[i].Name}) is taken; not served");
+            }
+        }
+
+        Services = services;
+        PrintBanner(dev, spec, www);
         Started.Set();
 
         var wall = Stopwatch.StartNew();
@@ -142,6 +162,12 @@ public sealed class NodeRunner
 
         echo.Dispose();
         PrintSummary(node, dev, netdev, wall.Elapsed);
+        Say("  tcp       " + string.Join(", ", services.Select(x => string.Create(_c, $"{x.Name} {x.ConnectionsServed} connections"))));
+        foreach (Services.TcpService service in services)
+        {
+            service.Dispose();
+        }
+
         node.Kernel.Net.DevClose(dev);
         return 0;
     }
@@ -163,13 +189,14 @@ public sealed class NodeRunner
         return socket;
     }
 
-    private void PrintBanner(NetDevice dev, NetdevSpec spec)
+    private void PrintBanner(NetDevice dev, NetdevSpec spec, DirectoryInfo? www)
     {
         string mac = string.Join(':', dev.DevAddr.Take(6).Select(b => b.ToString("x2", _c)));
         Ipv6Address ll = Ipv6Address.LinkLocalFromMac(dev.DevAddr);
         Say($"emu run: node up; {dev.Name} {mac} on netdev {spec.Text}");
         Say($"  address   {ll} (link-local; ready once duplicate address detection ends), plus SLAAC from router advertisements");
         Say($"  services  ICMPv6 echo (ping6 {ll}%<guest's interface>); UDP echo on port {EchoPort}");
+        Say($"            TCP echo 7, discard 9, chargen 19, HTTP 80 ({(www is null ? "built-in index page" : www.FullName)})");
         Say($"  QEMU      -netdev {spec.PeerSpec("n0")} -device e1000,netdev=n0,mac=52:54:00:12:34:56");
         Say("  stop      Ctrl-C or SIGTERM");
     }

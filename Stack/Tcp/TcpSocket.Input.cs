@@ -182,18 +182,23 @@ public sealed partial class TcpSocket
             _sndWl2 = h.Ack;
             SetState(TcpState.Established);
             ArmKeepalive();
+            bool acked = ProcessAck(h, payload.Length == 0 && !h.Has(TcpFlags.Fin));
             if (Parent is { } listener)
             {
                 Stack.Snmp.Inc(Snmp6Counter.TcpPassiveOpens);
-                listener.Enqueue(this);
+                listener.Enqueue(this);   // after the ACK is processed, so that the application finds SND.UNA settled
             }
             else
             {
                 _connectWaiter.Complete(0);   // a simultaneous open completes the connect
             }
-        }
 
-        if (!ProcessAck(h, payload.Length == 0 && !h.Has(TcpFlags.Fin)))
+            if (!acked)
+            {
+                return;
+            }
+        }
+        else if (!ProcessAck(h, payload.Length == 0 && !h.Has(TcpFlags.Fin)))
         {
             return;
         }
@@ -453,18 +458,14 @@ public sealed partial class TcpSocket
             break;
         }
 
-        uint dataAcked = ack - _sndUna;
-        if (SeqMath.Le(_sndUna, _iss))
+        // Data bytes acknowledged: from the buffer's first byte up to the ACK, the FIN's sequence number not a byte.
+        uint dataAck = _finSent && SeqMath.Gt(ack, _finSeq) ? _finSeq : ack;
+        if (SeqMath.Gt(dataAck, _bufferSeq))
         {
-            dataAcked--;   // the SYN's sequence number is not a byte
+            int n = (int)Math.Min(dataAck - _bufferSeq, (uint)_sendBuffer.Count);
+            _sendBuffer.Discard(n);
+            _bufferSeq += (uint)n;
         }
-
-        if (_finSent && SeqMath.Gt(ack, _finSeq))
-        {
-            dataAcked--;   // nor the FIN's
-        }
-
-        _sendBuffer.Discard((int)Math.Min(dataAcked, (uint)_sendBuffer.Count));
     }
 
     /// <summary>Marks SACKed ranges on the scoreboard (RFC 2018 §3, RFC 6675 §5); returns how many segments became SACKed.</summary>

@@ -42,6 +42,9 @@ public sealed partial class TcpSocket
     private uint _tsOffset;
     private uint _lastAckSent;
 
+    /// <summary>The sequence number of the send buffer's first byte (SND.UNA once the SYN is acknowledged).</summary>
+    private uint _bufferSeq;
+
     private bool _finQueued;
     private bool _finSent;
     private uint _finSeq;
@@ -89,6 +92,7 @@ public sealed partial class TcpSocket
         _sndUna = iss;
         _sndNxt = iss;
         _sndMax = iss;
+        _bufferSeq = iss + 1;
         _tsOffset = _tcp.TimestampOffset(Local, Remote);
         _rcvWscale = WindowScaleFor(MaxReceiveSpace);
         SendMss = Math.Min(AdvertisedMss, DefaultIpv6Mss);
@@ -135,7 +139,7 @@ public sealed partial class TcpSocket
         options[..optionLength].CopyTo(segment[TcpHeader.MinLength..]);
         if (length > 0)
         {
-            _sendBuffer.Peek((int)(seq - _sndUna), segment.Slice(headerLength, length));
+            _sendBuffer.Peek((int)(seq - _bufferSeq), segment.Slice(headerLength, length));
         }
 
         NetDevice dev = Idev.Dev;
@@ -282,7 +286,7 @@ public sealed partial class TcpSocket
                 continue;
             }
 
-            int unsent = _sendBuffer.Count - (int)(_sndNxt - _sndUna);
+            int unsent = _sendBuffer.Count - (int)(_sndNxt - _bufferSeq);
             uint windowEnd = _sndUna + _sndWnd;
             int windowRoom = SeqMath.Gt(windowEnd, _sndNxt) ? (int)(windowEnd - _sndNxt) : 0;
             if (unsent <= 0)
