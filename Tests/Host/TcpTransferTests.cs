@@ -84,5 +84,10 @@ public sealed class TcpTransferTests
         Assert.Equal(sent.GetHashAndReset(), got.GetHashAndReset());
         Assert.True(pair.Link.A.Lost + pair.Link.B.Lost > 0);
         Assert.True(sender.Ipv6.Snmp[Snmp6Counter.TcpRetransSegs] > 0);
+
+        // With TSO the sender's e1000 segmented whole windows (TSCTC counts TSO contexts); without, none.
+        ulong bar0 = sender.Adapter!.Pdev.Resource(0)!.Start;
+        uint tsctc = (uint)sender.Machine.ReadMemory(bar0 + Emu.Emulator.E1000.E1000Reg.Tsctc, 4);
+        Assert.Equal(tso, tsctc > 0);
     }
 }

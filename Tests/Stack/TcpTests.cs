@@ -138,3 +138,58 @@ public sealed class TcpTests
         Assert.True(sent.IsCompleted);
     }
 }
+
+/// <summary>Listen queues, congestion control choice and socket errors.</summary>
+public sealed class TcpQueueAndCongestionTests
+{
+    [Fact]
+    public void FullAcceptQueueDropsTheSynUntilTheApplicationAccepts()
+    {
+        var scheduler = new EventScheduler();
+        (StackNode a, StackNode b) = StackNode.Pair(scheduler);
+        TcpSocket listener = TcpTests.Tcp(b);
+        listener.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, 6000));
+        listener.Listen(1);
+        TcpSocket first = TcpTests.Tcp(a);
+        TcpSocket second = TcpTests.Tcp(a);
+        first.Connect(new Ipv6EndPoint(b.LinkLocal, 6000, a.Dev.IfIndex));
+        scheduler.RunFor(10_000_000);
+        second.Connect(new Ipv6EndPoint(b.LinkLocal, 6000, a.Dev.IfIndex));
+        scheduler.RunFor(10_000_000);
+        Assert.Equal(TcpState.Established, first.State);
+        Assert.Equal(TcpState.SynSent, second.State);   // its SYN was dropped: the accept queue (backlog 1) is full
+        Assert.Equal(1, b.Counter(Snmp6Counter.TcpExtListenOverflows));
+
+        Assert.True(listener.TryAccept(out _));
+        scheduler.RunFor(1_500_000_000);                 // the SYN's retransmission (RTO 1 s) finds room
+        Assert.Equal(TcpState.Established, second.State);
+        Assert.True(listener.TryAccept(out _));
+    }
+
+    [Fact]
+    public void CubicAndRenoLeaveDifferentThresholdsAfterALoss()
+    {
+        (_, _, TcpSocket client, _, _) = TcpTests.Connected();
+        client.Cwnd = (uint)(100 * client.SendMss);
+        uint cubic = new Cubic().SsThresh(client, 0);
+        Assert.Equal((uint)(70 * client.SendMss), cubic, (uint)client.SendMss);   // RFC 9438 β = 0.7
+        client.CongestionControlName = "reno";
+        Assert.Equal("reno", client.CongestionControlName);
+        Assert.Throws<ArgumentException>(() => client.CongestionControlName = "bbr");
+    }
+
+    [Fact]
+    public async Task SendAfterShutdownIsAnErrorAndReadAfterResetReportsIt()
+    {
+        (_, _, TcpSocket client, TcpSocket server, EventScheduler scheduler) = TcpTests.Connected();
+        Assert.Equal(0, client.Shutdown(read: false, write: true));
+        Assert.Equal(-Errno.EPipe, client.Send(new byte[10]));
+        server.LingerZero = true;
+        ValueTask<int> read = client.ReceiveAsync(new byte[100]);
+        scheduler.RunFor(10_000_000);
+        server.Dispose();
+        scheduler.RunFor(10_000_000);
+        Assert.True(read.IsCompleted);
+        Assert.Equal(-Errno.EConnReset, await read);
+    }
+}
