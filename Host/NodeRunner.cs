@@ -22,7 +22,6 @@ public sealed class NodeRunner
 {
     public const ushort EchoPort = 7;
 
-    private static readonly TimeSpan MaxWait = TimeSpan.FromMilliseconds(50);
     private readonly TextWriter _out;
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
 
@@ -88,105 +87,17 @@ public sealed class NodeRunner
         node.Ipv6.AddressChanged += (idev, ifa) => Say(ifa.DadFailed
             ? $"emu run: {idev.Dev.Name}: {ifa.Address} failed duplicate address detection; not used"
             : $"emu run: {idev.Dev.Name}: {ifa.Address}/{ifa.PrefixLength} ready");
-        Socket echo = StartEchoService(node);
-        var services = new List<Services.TcpService>
-        {
-            new Services.EchoService(),
-            new Services.DiscardService(),
-            new Services.ChargenService(),
-            new Services.HttpService(www),
-        };
-        ushort[] ports = [7, 9, 19, 80];
-        for (int i = 0; i < services.Count; i++)
-        {
-            if (!services[i].Start(node.Ipv6, ports[i]))
-            {
-                Say($"emu run: TCP port {ports[i]} ({services[i].Name}) is taken; not served");
-            }
-        }
-
-        Services = services;
+        using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
+        Services = services.Tcp;
         PrintBanner(dev, spec, www);
         Started.Set();
 
-        var wall = Stopwatch.StartNew();
-        long origin = machine.Scheduler.Now;
-        long deadline = duration is { } d ? (long)d.TotalMilliseconds * 1_000_000 : long.MaxValue;
-        using CancellationTokenRegistration registration = stop.Register(() => loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null)));
-        bool running = true;
-        while (running)
-        {
-            long elapsed = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
-            if (elapsed >= deadline)
-            {
-                break;
-            }
-
-            machine.Scheduler.RunUntil(Math.Max(machine.Scheduler.Now, origin + elapsed));
-            machine.SyncInterrupts();
-            TimeSpan wait = MaxWait;
-            if (machine.Scheduler.NextDeadline is long next)
-            {
-                long ns = Math.Max(0, next - (origin + elapsed));
-                wait = TimeSpan.FromTicks(Math.Min(MaxWait.Ticks, ns / 100));
-            }
-
-            if (!loop.TryTake(wait, out LoopItem item))
-            {
-                continue;
-            }
-
-            do
-            {
-                if (item.Kind == LoopItemKind.EndOfInput)
-                {
-                    running = false;
-                    break;
-                }
-
-                long now = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
-                machine.Scheduler.RunUntil(Math.Max(machine.Scheduler.Now, origin + now));
-                if (item.Kind == LoopItemKind.Work)
-                {
-                    item.Work!();
-                }
-                else
-                {
-                    netdev.Deliver(item);
-                }
-
-                machine.SyncInterrupts();
-            }
-            while (loop.TryTake(TimeSpan.Zero, out item));
-        }
-
-        echo.Dispose();
-        PrintSummary(node, dev, netdev, wall.Elapsed);
-        Say("  tcp       " + string.Join(", ", services.Select(x => string.Create(_c, $"{x.Name} {x.ConnectionsServed} connections"))));
-        foreach (Services.TcpService service in services)
-        {
-            service.Dispose();
-        }
+        TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, item => netdev.Deliver(item), machine.SyncInterrupts, duration, stop);
+        PrintSummary(node, dev, netdev, elapsed);
+        Say("  tcp       " + services.Summary);
 
         node.Kernel.Net.DevClose(dev);
         return 0;
-    }
-
-    /// <summary>A UDP echo service (RFC 862) on port 7: every datagram goes back to its sender.</summary>
-    private static Socket StartEchoService(Node node)
-    {
-        node.Ipv6.Sockets.Create(SockType.Dgram, IpProto.Udp, out Socket? created);
-        var socket = (DatagramSocket)created!;
-        socket.Bind(new Ipv6EndPoint(Ipv6Address.Unspecified, EchoPort));
-        byte[] buffer = new byte[65536];
-        socket.DataReady = s =>
-        {
-            while (s.TryReceiveFrom(buffer, out ReceiveResult r))
-            {
-                s.SendTo(buffer.AsSpan(0, r.Length), r.From);
-            }
-        };
-        return socket;
     }
 
     private void PrintBanner(NetDevice dev, NetdevSpec spec, DirectoryInfo? www)

@@ -44,7 +44,9 @@ public sealed partial class E1000Device : PciFunction
     private readonly bool[] _dmaErrorLogged = new bool[Enum.GetValues<E1000DropReason>().Length];
     private bool _intx;
 
-    public E1000Device(EventScheduler scheduler, EepromImage eeprom, ILogger? logger = null)
+    /// <param name="expansionRom">Whether the function has an expansion ROM BAR (QEMU's e1000 has one; under vfio-user
+    /// the client finds none, as no ROM image is served).</param>
+    public E1000Device(EventScheduler scheduler, EepromImage eeprom, ILogger? logger = null, bool expansionRom = true)
         : base("e1000")
     {
         Scheduler = scheduler;
@@ -56,7 +58,7 @@ public sealed partial class E1000Device : PciFunction
         InitConfigSpace();
         RegisterBar = AddBar(0, PciBarKind.Memory32, E1000Reg.WindowSize, minAccessSize: 4);
         IoBar = AddBar(1, PciBarKind.Io, IoBarSize);
-        RomBar = AddBar(6, PciBarKind.ExpansionRom, RomBarSize);
+        RomBar = expansionRom ? AddBar(6, PciBarKind.ExpansionRom, RomBarSize) : null;
         ResetMac();
     }
 
@@ -66,7 +68,7 @@ public sealed partial class E1000Device : PciFunction
 
     public PciBar IoBar { get; }
 
-    public PciBar RomBar { get; }
+    public PciBar? RomBar { get; }
 
     public MicrowireEeprom Eeprom { get; }
 

@@ -319,21 +319,9 @@ public sealed class PcMachine
     private static bool IsRefusedPortAccess(ushort port, int size)
         => (PciBus.Claims(port, size) && (port & (size - 1)) != 0) || port + size > 0x1_0000;
 
-    /// <summary>QEMU's memory_access_size: at most 4 bytes, no more than the address's alignment, a power of two.</summary>
-    private static int ChunkSize(ulong address, int remaining)
-    {
-        int max = 4;
-        ulong alignment = address & (~address + 1);
-        if (alignment != 0 && alignment < (ulong)max)
-        {
-            max = (int)alignment;
-        }
+    private static int ChunkSize(ulong address, int remaining) => BarAccess.ChunkSize(address, remaining);
 
-        int size = Math.Min(remaining, max);
-        return size >= 4 ? 4 : size >= 2 ? 2 : 1;
-    }
-
-    private static ulong Mask(int size) => size >= 8 ? ulong.MaxValue : (1UL << (8 * size)) - 1;
+    private static ulong Mask(int size) => BarAccess.Mask(size);
 
     private ulong ReadChunk(ulong address, int size)
     {
@@ -400,23 +388,9 @@ public sealed class PcMachine
         }
     }
 
-    /// <summary>A region that only takes accesses of MinAccessSize sees narrower ones widened at the same offset.</summary>
-    private static ulong AccessRead(PciFunction function, PciBar bar, ulong offset, int size)
-        => size < bar.MinAccessSize
-            ? function.BarRead(bar, offset, bar.MinAccessSize) & Mask(size)
-            : function.BarRead(bar, offset, size);
+    private static ulong AccessRead(PciFunction function, PciBar bar, ulong offset, int size) => BarAccess.ReadPiece(function, bar, offset, size);
 
-    private static void AccessWrite(PciFunction function, PciBar bar, ulong offset, int size, ulong value)
-    {
-        if (size < bar.MinAccessSize)
-        {
-            function.BarWrite(bar, offset, bar.MinAccessSize, value & Mask(size));
-        }
-        else
-        {
-            function.BarWrite(bar, offset, size, value);
-        }
-    }
+    private static void AccessWrite(PciFunction function, PciBar bar, ulong offset, int size, ulong value) => BarAccess.WritePiece(function, bar, offset, size, value);
 
     private bool FindMemoryBar(ulong address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PciFunction? function, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PciBar? bar, out ulong offset)
     {
