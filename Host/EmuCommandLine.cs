@@ -203,10 +203,80 @@ public static class EmuCommandLine
             }
         });
 
+        var vfioUserOption = new Option<FileInfo>("--vfio-user")
+        {
+            HelpName = "PATH",
+            Description = "The Unix socket to serve the device on (QEMU: -device vfio-user-pci,socket.path=PATH).",
+            Required = true,
+        };
+        var deviceNetdevOption = new Option<string?>("--netdev")
+        {
+            HelpName = "SPEC",
+            Description = "The device's wire, in QEMU's -netdev syntax; without it, an in-process Emu node (as emu run starts it) is at the other end.",
+        };
+        var device = new Command("device", "Serve the 82540EM over vfio-user, so that a QEMU guest's own e1000 driver drives Emu's device model.")
+        {
+            vfioUserOption,
+            deviceNetdevOption,
+            macOption,
+            eepromOption,
+            pcapOption,
+            pcapFormatOption,
+            wwwOption,
+            durationOption,
+            logLevelOption,
+        };
+        device.SetAction(parse =>
+        {
+            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            {
+                return 2;
+            }
+
+            NetdevSpec? spec = null;
+            string? netdevText = parse.GetValue(deviceNetdevOption);
+            if (netdevText is not null && !NetdevSpec.TryParse(netdevText, out spec, out string? netdevError))
+            {
+                stderr.WriteLine($"emu: --netdev '{netdevText}': {netdevError}.");
+                return 2;
+            }
+
+            FileInfo socketPath = parse.GetValue(vfioUserOption)!;
+            if (socketPath.Directory is { Exists: false })
+            {
+                stderr.WriteLine($"emu: --vfio-user {socketPath.FullName}: no such directory.");
+                return 2;
+            }
+
+            double? seconds = parse.GetValue(durationOption);
+            if (seconds is <= 0 or > 1e7)
+            {
+                stderr.WriteLine("emu: --duration takes a positive number of seconds.");
+                return 2;
+            }
+
+            using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
+            (CancellationTokenSource stop, IDisposable signals) = NodeRunner.StopSignals();
+            using (stop)
+            using (signals)
+            {
+                try
+                {
+                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption));
+                }
+                catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
+                {
+                    stderr.WriteLine($"emu device: {e.Message}");
+                    return 2;
+                }
+            }
+        });
+
         var root = new RootCommand("Emu: a register-accurate Intel 82540EM (e1000) emulator, its Linux driver model and an IPv6 stack.")
         {
             qtest,
             run,
+            device,
             Bench.BenchCommand.Create(stdout),
         };
 
