@@ -46,6 +46,15 @@ public sealed record LinuxGuestOptions
     /// <summary>Host files copied into the guest's /bin.</summary>
     public IReadOnlyList<string> Files { get; init; } = [];
 
+    /// <summary>With vfio-user: plain guest RAM (no shared memfd), so all device DMA goes through DMA_READ/DMA_WRITE messages.</summary>
+    public bool NoSharedRam { get; init; }
+
+    /// <summary>QEMU's human monitor on this Unix socket path (e.g. for system_reset).</summary>
+    public string? Monitor { get; init; }
+
+    /// <summary>A reset reboots the guest (which runs the commands again) instead of ending the run.</summary>
+    public bool AllowReboot { get; init; }
+
     public static LinuxGuestOptions Connect(string hostPort) => new() { Attachment = LinuxGuestAttachment.Connect, Address = hostPort };
 
     public static LinuxGuestOptions Listen(string hostPort) => new() { Attachment = LinuxGuestAttachment.Listen, Address = hostPort };
@@ -96,6 +105,22 @@ public sealed record LinuxGuestOptions
         {
             yield return "--file";
             yield return file;
+        }
+
+        if (NoSharedRam)
+        {
+            yield return "--no-shared-ram";
+        }
+
+        if (Monitor is not null)
+        {
+            yield return "--monitor";
+            yield return Monitor;
+        }
+
+        if (AllowReboot)
+        {
+            yield return "--allow-reboot";
         }
 
         yield return "--timeout";

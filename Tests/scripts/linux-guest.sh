@@ -34,6 +34,9 @@
 # --accel NAME is QEMU's accelerator (default tcg: plain emulation, one vCPU; the guest runs its commands about 6 s
 # after QEMU starts, 10 s for a whole run. The CI machine has a /dev/kvm that does not work: with kvm the guest
 # never gets past its firmware).
+# --no-shared-ram (with --vfio-user): plain guest RAM, so the device's every DMA goes through vfio-user DMA_READ and
+# DMA_WRITE messages. --monitor PATH: QEMU's human monitor on that Unix socket (e.g. `system_reset`). --allow-reboot:
+# without -no-reboot, a reset reboots the guest, which runs the commands again (and prints the markers again).
 # --connect to a loopback address, --unix and --vfio-user first wait (up to 30 s, without connecting) for the peer to
 # listen, since QEMU tries only once: a peer may be started at the same time as this script.
 # The NIC is QEMU's e1000 at PCI 00:03.0 (no option ROM, so no firmware touches it before the driver); with
@@ -47,19 +50,23 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mode=""; addr=""; mac="52:54:00:12:34:56"; pcap=""; timeout_s=180; mem=256; accel=tcg; install_only=0
+shared_ram=1; monitor=""; allow_reboot=0
 extra_files=(); tools=(); modules=()
 die() { echo "linux-guest.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --connect|--listen|--unix|--dgram|--vfio-user) [ $# -ge 2 ] || die "$1 needs a value"; mode="${1#--}"; addr="$2"; shift 2;;
-    --mac|--pcap|--timeout|--file|--tool|--module|--accel|--mem)
+    --mac|--pcap|--timeout|--file|--tool|--module|--accel|--mem|--monitor)
       [ $# -ge 2 ] || die "$1 needs a value"
       case "$1" in
         --mac) mac="$2";; --pcap) pcap="$2";; --timeout) timeout_s="$2";; --accel) accel="$2";; --mem) mem="$2";;
+        --monitor) monitor="$2";;
         --file) extra_files+=("$2");; --tool) tools+=("$2");; --module) modules+=("$2");;
       esac
       shift 2;;
     --install) install_only=1; shift;;
+    --no-shared-ram) shared_ram=0; shift;;
+    --allow-reboot) allow_reboot=1; shift;;
     --) shift; break;;
     *) die "unknown option $1";;
   esac
@@ -199,7 +206,11 @@ if [ "$mode" = vfio-user ]; then
   # The NIC is an outside process's PCI function: QEMU 11's vfio-user client, guest RAM in a shared memfd.
   # Its MAC comes from that device's EEPROM, and there is no QEMU netdev to capture: --mac/--pcap do nothing.
   [ -z "$pcap" ] || echo "linux-guest.sh: --pcap has no effect with --vfio-user (capture on the device's side)" >&2
-  qemu=(bash "$here/qemu11.sh" -machine "pc,memory-backend=mem" -object "memory-backend-memfd,id=mem,size=${mem}M,share=on")
+  if [ "$shared_ram" = 1 ]; then
+    qemu=(bash "$here/qemu11.sh" -machine "pc,memory-backend=mem" -object "memory-backend-memfd,id=mem,size=${mem}M,share=on")
+  else
+    qemu=(bash "$here/qemu11.sh" -machine pc)
+  fi
   nic=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"path\":\"$addr\",\"type\":\"unix\"},\"addr\":\"0x3\"}")
 else
   # romfile= : no iPXE option ROM, so no firmware touches the NIC before the driver.
@@ -233,7 +244,10 @@ mkfifo "$work/out"
 sed -u -n 's/\r$//; /^=== EMU-GUEST-BEGIN ===$/,/^=== EMU-GUEST-END rc=[0-9]* ===$/p' < "$work/out" | tee "$work/out.txt" &
 reader=$!
 left=$((timeout_s - (SECONDS - started))); [ "$left" -ge 1 ] || left=1
-timeout --kill-after=5 "$left" "${qemu[@]}" -accel "$accel" -m "$mem" -display none -no-reboot -nodefaults \
+extra_qemu=()
+[ "$allow_reboot" = 1 ] || extra_qemu+=(-no-reboot)
+[ -z "$monitor" ] || extra_qemu+=(-monitor "unix:$monitor,server=on,wait=off")
+timeout --kill-after=5 "$left" "${qemu[@]}" "${extra_qemu[@]}" -accel "$accel" -m "$mem" -display none -nodefaults \
   -no-user-config -chardev "stdio,id=con,signal=off" -serial chardev:con -chardev "file,id=out,path=$work/out" \
   -serial chardev:out -kernel "$kernel" -initrd "$work/initramfs.gz" \
   -append "console=ttyS0 quiet panic=-1 mitigations=off" "${nic[@]}" < /dev/null > >(sed -u 's/\r$//' >&2) 2>&1 &
