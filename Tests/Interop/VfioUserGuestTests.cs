@@ -197,12 +197,12 @@ public sealed partial class VfioUserGuestTests
         string monitor = Path.Combine(Path.GetTempPath(), $"emu-mon-{Guid.NewGuid():N}.sock");
         string commands = $"""
             ip link set eth0 down; ip link set eth0 up
-            i=0; while [ $i -lt 100 ] && ! ping6 -c 1 -W 1 {NodeAddress}%eth0 >/dev/null 2>&1; do i=$((i+1)); done
+            i=0; while [ $i -lt 100 ] && ! ping6 -c 1 -W 1 {NodeAddress}%eth0 >/dev/null 2>&1; do sleep 0.2; i=$((i+1)); done
             ping6 -c 2 {NodeAddress}%eth0 | grep -q '2 packets received' && echo AFTER-LINK-OK
             rmmod e1000; insmod /lib/modules/e1000.ko
             i=0; while [ $i -lt 100 ] && ! ip link show eth0 >/dev/null 2>&1; do sleep 0.1; i=$((i+1)); done
             ip link set eth0 up
-            i=0; while [ $i -lt 100 ] && ! ping6 -c 1 -W 1 {NodeAddress}%eth0 >/dev/null 2>&1; do i=$((i+1)); done
+            i=0; while [ $i -lt 100 ] && ! ping6 -c 1 -W 1 {NodeAddress}%eth0 >/dev/null 2>&1; do sleep 0.2; i=$((i+1)); done
             ping6 -c 2 {NodeAddress}%eth0 | grep -q '2 packets received' && echo AFTER-RELOAD-OK
             echo BOOT-ROUND-DONE
             sleep 60
