@@ -127,6 +127,66 @@ public sealed class ReadmeExampleTests
         Assert.Contains("Icmp6OutEchoReplies", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task VfioUserGuestExampleWorksAsWritten()
+    {
+        LinuxGuest.EnsureInstalled(["ethtool"]);
+        List<string> commands = ExampleCommands("vfio-user-guest");
+        Assert.Equal(2, commands.Count);
+        string socket = Path.Combine(Path.GetTempPath(), $"emu-readme-{Guid.NewGuid():N}.sock");
+        string deviceCommand = commands[0].Replace("/tmp/emu-e1000.sock", socket, StringComparison.Ordinal);
+        string guestCommand = commands[1].Replace("/tmp/emu-e1000.sock", socket, StringComparison.Ordinal);
+        const string runPrefix = "dotnet run --project Host -- ";
+        Assert.StartsWith(runPrefix, deviceCommand, StringComparison.Ordinal);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "emu.dll"));
+        foreach (string arg in deviceCommand[runPrefix.Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var deviceOut = new StringBuilder();
+        using Process device = Process.Start(start)!;
+        device.OutputDataReceived += (_, e) => { lock (deviceOut) { deviceOut.AppendLine(e.Data); } };
+        device.ErrorDataReceived += (_, e) => { lock (deviceOut) { deviceOut.AppendLine(e.Data); } };
+        device.BeginOutputReadLine();
+        device.BeginErrorReadLine();
+        string guestOut;
+        try
+        {
+            var guestStart = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = RepoRoot() };
+            guestStart.ArgumentList.Add("-c");
+            guestStart.ArgumentList.Add(guestCommand.Replace("Tests/scripts/", Path.Combine(AppContext.BaseDirectory, "scripts") + "/", StringComparison.Ordinal));
+            using Process guest = Process.Start(guestStart)!;
+            Task<string> guestErr = guest.StandardError.ReadToEndAsync();
+            guestOut = await guest.StandardOutput.ReadToEndAsync();
+            Assert.True(guest.WaitForExit(240_000), "the guest did not finish");
+            string err = await guestErr;
+            _log.WriteLine(guestOut);
+            Assert.True(guest.ExitCode == 0, guestOut + err + deviceOut);
+        }
+        finally
+        {
+            if (!device.HasExited)
+            {
+                using var kill = Process.Start("kill", ["-TERM", device.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                kill.WaitForExit();
+            }
+
+            Assert.True(device.WaitForExit(30_000), "emu device did not stop on SIGTERM");
+            File.Delete(socket);
+        }
+
+        Assert.Contains("The test result is PASS", guestOut, StringComparison.Ordinal);
+        Assert.Contains("3 packets transmitted, 3 packets received, 0% packet loss", guestOut, StringComparison.Ordinal);
+        Assert.Equal(0, device.ExitCode);
+        lock (deviceOut)
+        {
+            Assert.Contains("emu device: client connected", deviceOut.ToString(), StringComparison.Ordinal);
+        }
+    }
+
     private static int FreePort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
