@@ -127,7 +127,7 @@ public sealed partial class VfioUserConnection : IDisposable
                     return;
                 }
 
-                _incoming.Add(new VfioUserMessage(h, payload, fds[..fdCount].ToArray()));
+                _incoming.Add(new VfioUserMessage(h, payload, fds[..fdCount].ToArray(), System.Diagnostics.Stopwatch.GetTimestamp()));
                 MessageArrived?.Invoke();
             }
         }

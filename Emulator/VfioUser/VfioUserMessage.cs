@@ -1,7 +1,7 @@
 namespace Emu.Emulator.VfioUser;
 
-/// <summary>One message as received: its header, its payload (after the header) and the file descriptors that came with it.</summary>
-public sealed record VfioUserMessage(VfioUserHeader Header, byte[] Payload, int[] Fds)
+/// <summary>One message as received: its header, its payload (after the header), the file descriptors that came with it, and when (Stopwatch ticks).</summary>
+public sealed record VfioUserMessage(VfioUserHeader Header, byte[] Payload, int[] Fds, long Received = 0)
 {
     /// <summary>Closes descriptors nobody took.</summary>
     public void CloseFds()

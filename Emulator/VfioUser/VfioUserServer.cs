@@ -74,6 +74,12 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
 
     public long Resets { get; private set; }
 
+    /// <summary>
+    /// Register round trips as the guest sees them: the gap before each BAR read (or posted write) that follows another
+    /// BAR access within 2 ms — a vCPU in a register loop (Linux's register test, EEPROM polling). Microseconds.
+    /// </summary>
+    public AccessTiming Timing { get; } = new();
+
     /// <summary>Work the loop should do when a message may be waiting (set by the host; called on the reader thread).</summary>
     public Action? Wakeup { get; set; }
 
@@ -123,6 +129,7 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     public void Handle(VfioUserMessage m)
     {
         Messages++;
+        _messageSinceUnmask = _unmaskGrace != 0;
         VfioUserHeader h = m.Header;
         if (h.IsReply)
         {
@@ -155,9 +162,11 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
                 OnSetIrqs(m);
                 break;
             case VfioUserCommand.RegionRead:
+                Timing.Note(m, write: false);
                 OnRegionRead(m);
                 break;
             case VfioUserCommand.RegionWrite:
+                Timing.Note(m, write: true);
                 OnRegionWrite(m);
                 break;
             case VfioUserCommand.DeviceReset:
@@ -414,11 +423,24 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
                 break;
             case actionUnmask:
                 _masked = false;
+                _unmaskGrace = System.Diagnostics.Stopwatch.GetTimestamp();
                 break;
         }
 
         Reply(m.Header, []);
+        _skipNextSync = action == actionUnmask && data == dataNone;
     }
+
+    /// <summary>
+    /// QEMU unmasks INTx when the guest touches a BAR while the line is up (its end-of-interrupt), just before forwarding
+    /// that access — typically the ICR read that clears the cause. Re-signalling at the unmask itself would raise a
+    /// spurious second interrupt; so the re-check waits for the next message (or 200 µs).
+    /// </summary>
+    private long _unmaskGrace;
+
+    private bool _skipNextSync;
+
+    private bool _messageSinceUnmask;
 
     private void OnRegionRead(VfioUserMessage m)
     {
@@ -434,6 +456,7 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
         p[..16].CopyTo(reply);
         AccessRegion(region, offset, reply.AsSpan(16), write: false);
         Reply(m.Header, reply);
+        Timing.NoteReplied(m);
     }
 
     private void OnRegionWrite(VfioUserMessage m)
@@ -544,6 +567,23 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     /// </summary>
     public void SyncIntx()
     {
+        if (_skipNextSync)
+        {
+            _skipNextSync = false;
+            return;
+        }
+
+        if (_unmaskGrace != 0)
+        {
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(_unmaskGrace) < TimeSpan.FromMicroseconds(200) && !_messageSinceUnmask)
+            {
+                return;
+            }
+
+            _unmaskGrace = 0;
+        }
+
+        _messageSinceUnmask = false;
         bool level = _device.IntxLevel;
         ushort status = _device.Config.GetWord(PciConfigSpace.Status);
         ushort newStatus = level ? (ushort)(status | PciConfigSpace.StatusInterrupt) : (ushort)(status & ~PciConfigSpace.StatusInterrupt);

@@ -129,7 +129,49 @@ internal static class BenchCommand
             PrintTcp(results, stdout);
             return 0;
         });
-        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp };
+        var vfioMegabytes = new Option<int>("--megabytes") { HelpName = "N", Description = "Megabytes the guest sends over TCP in each run.", DefaultValueFactory = _ => 64 };
+        var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "Alternating runs of each guest; the median is reported.", DefaultValueFactory = _ => 3 };
+        var vfio = new Command("vfio-user", "A Linux guest's TCP goodput on QEMU's built-in e1000 and on Emu's device over vfio-user (same peer: an Emu node), their ratio, and our register round-trip times. Needs QEMU 11 and the guest (Tests/scripts/linux-guest.sh installs them).")
+        {
+            vfioMegabytes,
+            rounds,
+        };
+        vfio.SetAction(parse =>
+        {
+            int mb = parse.GetValue(vfioMegabytes);
+            int n = parse.GetValue(rounds);
+            if (mb <= 0 || n <= 0)
+            {
+                stdout.WriteLine("emu bench: --megabytes and --rounds must be positive.");
+                return 2;
+            }
+
+            VfioUserBench.Result r;
+            try
+            {
+                r = VfioUserBench.Run(mb, n, stdout);
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException)
+            {
+                stdout.WriteLine($"emu bench vfio-user: {e.Message}");
+                return 1;
+            }
+
+            IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stdout), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors });
+            console.Profile.Width = Math.Max(console.Profile.Width, 132);
+            var c = CultureInfo.InvariantCulture;
+            var table = new Table().Title($"emu bench vfio-user: a Linux 6.1 guest (QEMU 11, TCG) sends {mb} MB over TCP to an Emu node (median of {n} runs each)");
+            table.AddColumn("guest NIC");
+            table.AddColumn(new TableColumn("goodput Mbit/s").RightAligned());
+            table.AddColumn(new TableColumn("ratio").RightAligned());
+            table.AddColumn(new TableColumn("register read round trip µs (median)").RightAligned());
+            table.AddColumn(new TableColumn("posted write µs (median)").RightAligned());
+            table.AddRow("QEMU's built-in e1000", r.BuiltInMbps.ToString("F0", c), "1.00", "-", "-");
+            table.AddRow("Emu's 82540EM over vfio-user", r.OursMbps.ToString("F0", c), r.Ratio.ToString("F2", c), $"{r.ReadMicroseconds.ToString("F0", c)} ({r.Reads} reads; ours {r.ReadServiceMicroseconds.ToString("F0", c)})", $"{r.PostedWriteMicroseconds.ToString("F0", c)} ({r.Writes} writes)");
+            console.Write(table);
+            return 0;
+        });
+        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp, vfio };
     }
 
     public static void PrintTcp(IReadOnlyList<TcpBenchResult> results, TextWriter writer)

@@ -252,3 +252,18 @@ public sealed partial class VfioUserGuestTests
         Assert.True(host.Runner.Clients >= 2);
     }
 }
+
+/// <summary>`emu bench vfio-user` runs end to end (one short round; the figures are for README, not asserted).</summary>
+[Trait("Category", "Qemu")]
+public sealed class VfioUserBenchTests
+{
+    [Fact]
+    public void BenchMeasuresBothGuestsAndOurRegisterRoundTrips()
+    {
+        LinuxGuest.EnsureInstalled(["ethtool", "socat"]);
+        Emu.Host.Bench.VfioUserBench.Result r = Emu.Host.Bench.VfioUserBench.Run(4, 1, TextWriter.Null);
+        Assert.True(r.BuiltInMbps > 0 && r.OursMbps > 0, r.ToString());
+        Assert.True(r.Reads > 1000 && r.Writes > 1000, r.ToString());   // Linux's register test, back to back
+        Assert.InRange(r.ReadMicroseconds, 1, 100_000);
+    }
+}
