@@ -89,6 +89,9 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
         Detach();
         _connection = connection;
         connection.MessageArrived = () => Wakeup?.Invoke();
+
+        // Messages may have arrived before this hook was set (the reader starts as soon as the client connects).
+        Wakeup?.Invoke();
     }
 
     /// <summary>The client went away: its maps and IRQ descriptors go; the device keeps its state (the spec's rule).</summary>

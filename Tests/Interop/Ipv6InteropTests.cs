@@ -17,6 +17,7 @@ namespace Emu.Tests.Interop;
 /// all-nodes group, UDP both ways.
 /// </summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed class Ipv6InteropTests
 {
     private const string OurAddress = "fe80::5054:ff:fe12:3457";

@@ -163,6 +163,12 @@ public sealed record LinuxGuestResult
 /// </summary>
 public sealed class LinuxGuest : IDisposable
 {
+    /// <summary>
+    /// The xunit collection of every test class that boots guests: they run one at a time, as two TCG guests on a
+    /// 2-core machine already compete with the test itself (and vfio-user's replies have a deadline).
+    /// </summary>
+    public const string Collection = "Linux guests";
+
     public const string BeginMarker = "=== EMU-GUEST-BEGIN ===";
     public const string EndMarkerPrefix = "=== EMU-GUEST-END rc=";
 

@@ -11,6 +11,7 @@ namespace Emu.Tests.Interop;
 /// talking to each other over a QEMU socket netdev; command output, status and boot log come back apart.
 /// </summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed class LinuxGuestTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(90);

@@ -12,6 +12,7 @@ namespace Emu.Tests.Interop;
 /// all be answered, and SIGTERM must stop emu cleanly with its summary.
 /// </summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed class ReadmeExampleTests
 {
     private readonly ITestOutputHelper _log;

@@ -19,6 +19,7 @@ namespace Emu.Tests.Interop;
 /// 1 MiB goes each way; busybox wget fetches our HTTP page and busybox nc reads chargen.
 /// </summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed class TcpInteropTests
 {
     private const string OurAddress = "fe80::5054:ff:fe12:3457";

@@ -18,6 +18,7 @@ namespace Emu.Tests.Interop;
 /// machine reset, a QEMU killed in the middle).
 /// </summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed partial class VfioUserGuestTests
 {
     private const string NodeAddress = "fe80::5054:ff:fe12:3457";
@@ -35,11 +36,11 @@ public sealed partial class VfioUserGuestTests
     {
         private readonly Thread _thread;
 
-        public DeviceHost()
+        public DeviceHost(NetdevSpec? netdev = null)
         {
             SocketPath = Path.Combine(Path.GetTempPath(), $"emu-vfio-{Guid.NewGuid():N}.sock");
             Runner = new DeviceRunner(TextWriter.Synchronized(Output));
-            _thread = new Thread(() => Runner.Run(SocketPath, new MachineOptions(), null, null, CaptureFormat.PcapNg, TimeSpan.FromMinutes(10), NullLoggerFactory.Instance, CancellationToken.None))
+            _thread = new Thread(() => Runner.Run(SocketPath, new MachineOptions(), netdev, null, CaptureFormat.PcapNg, TimeSpan.FromMinutes(10), NullLoggerFactory.Instance, CancellationToken.None))
             {
                 IsBackground = true,
             };
@@ -233,6 +234,30 @@ public sealed partial class VfioUserGuestTests
     }
 
     [Fact]
+    public void WithANetdevTheDeviceCarriesTheGuestsTrafficToAnotherQemuGuest()
+    {
+        // emu device --netdev: our device's wire is a socket netdev; a second Linux guest on QEMU's own e1000
+        // (MAC 52:54:00:12:34:58) is at the other end. The two Linux guests ping each other through our device.
+        Install();
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        Assert.True(NetdevSpec.TryParse($"socket,listen=127.0.0.1:{port}", out NetdevSpec? spec, out _));
+        using var host = new DeviceHost(spec);
+        using LinuxGuest other = LinuxGuest.Start(LinuxGuestOptions.Connect($"127.0.0.1:{port}") with { Mac = "52:54:00:12:34:58" }, "sleep 60", s_timeout);
+        LinuxGuestResult result = RunGuest(host, "i=0; while [ $i -lt 100 ] && ! ping6 -c 1 -W 1 fe80::5054:ff:fe12:3458%eth0 >/dev/null 2>&1; do sleep 0.2; i=$((i+1)); done\nping6 -c 3 -s 1400 fe80::5054:ff:fe12:3458%eth0");
+        other.Kill();
+        other.Wait();
+        Assert.True(result.ExitCode == 0, result.ToString() + host.Output);
+        Assert.Contains("3 packets transmitted, 3 packets received, 0% packet loss", result.Output, StringComparison.Ordinal);
+        Assert.Null(host.Runner.Peer);
+    }
+
+    [Fact]
     public void QemuKilledInTheMiddleOfTrafficThenTheNextOneIsServed()
     {
         Install();
@@ -255,6 +280,7 @@ public sealed partial class VfioUserGuestTests
 
 /// <summary>`emu bench vfio-user` runs end to end (one short round; the figures are for README, not asserted).</summary>
 [Trait("Category", "Qemu")]
+[Collection(LinuxGuest.Collection)]
 public sealed class VfioUserBenchTests
 {
     [Fact]

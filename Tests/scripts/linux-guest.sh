@@ -211,7 +211,8 @@ if [ "$mode" = vfio-user ]; then
   else
     qemu=(bash "$here/qemu11.sh" -machine pc)
   fi
-  nic=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"path\":\"$addr\",\"type\":\"unix\"},\"addr\":\"0x3\"}")
+  # x-msg-timeout: how long QEMU waits for a reply (default 5 s); a loaded 2-core CI machine can be slower.
+  nic=(-device "{\"driver\":\"vfio-user-pci\",\"socket\":{\"path\":\"$addr\",\"type\":\"unix\"},\"addr\":\"0x3\",\"x-msg-timeout\":30000}")
 else
   # romfile= : no iPXE option ROM, so no firmware touches the NIC before the driver.
   qemu=(qemu-system-x86_64 -machine pc)
