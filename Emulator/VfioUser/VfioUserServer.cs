@@ -768,6 +768,7 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
             {
                 if (reply.Payload.Length != 16 + n)
                 {
+                    Log.DmaFailed(_logger, command.ToString(), address + (ulong)done, $"reply carries {reply.Payload.Length - 16} bytes, not {n}");
                     return false;
                 }
 

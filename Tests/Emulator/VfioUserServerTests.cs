@@ -330,7 +330,9 @@ public sealed class VfioUserServerTests : IDisposable
     [Theory]
     [InlineData(VfioUserCommand.DmaMap, 8)]
     [InlineData(VfioUserCommand.DmaUnmap, 4)]
+    [InlineData(VfioUserCommand.DeviceGetInfo, 2)]
     [InlineData(VfioUserCommand.DeviceGetRegionInfo, 12)]
+    [InlineData(VfioUserCommand.DeviceGetIrqInfo, 8)]
     [InlineData(VfioUserCommand.DeviceSetIrqs, 10)]
     [InlineData(VfioUserCommand.RegionRead, 3)]
     [InlineData(VfioUserCommand.RegionWrite, 15)]
@@ -377,6 +379,89 @@ public sealed class VfioUserServerTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
         Assert.Equal(1, _connection.ProtocolErrors);
         _server.Detach();
+        Assert.Equal(0x100E8086u, _device.ConfigRead(0, 4));
+    }
+
+    [Theory]
+    [InlineData(8)]    // a size below the header's own
+    [InlineData(15)]
+    public void AnUndersizedMessageClosesTheConnection(uint size)
+    {
+        byte[] bad = new byte[16];
+        new VfioUserHeader(1, VfioUserCommand.RegionRead, size, 0, 0).Write(bad);
+        Native.SendWithFds(_client, bad, ReadOnlySpan<int>.Empty);
+        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, _connection.ProtocolErrors);
+    }
+
+    [Fact]
+    public void AMessageCutShortByTheClientClosesTheConnection()
+    {
+        byte[] cut = new byte[16 + 8];
+        new VfioUserHeader(1, VfioUserCommand.RegionRead, 16 + 16, 0, 0).Write(cut);   // promises 16 bytes, sends 8
+        Native.SendWithFds(_client, cut, ReadOnlySpan<int>.Empty);
+        Native.Shutdown(_client, 1);
+        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, _connection.ProtocolErrors);
+        _server.Pump();
+        Assert.Equal(0x100E8086u, _device.ConfigRead(0, 4));
+    }
+
+    [Fact]
+    public void MoreDescriptorsThanAnnouncedCloseTheConnection()
+    {
+        int[] fds = new int[VfioUserConnection.MaxFds + 1];
+        for (int i = 0; i < fds.Length; i++)
+        {
+            fds[i] = Native.EventFd(0, 0);
+        }
+
+        Send(VfioUserCommand.DmaMap, DmaMapPayload(0, 0x1000, 0, 3), 0, fds);
+        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.Equal(1, _connection.ProtocolErrors);
+        foreach (int fd in fds)
+        {
+            Native.Close(fd);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]   // the reply carries fewer bytes than asked for
+    [InlineData(true)]    // the client answers with an error
+    public void ABadDmaReadReplyFailsTheDmaAndTheDeviceCountsIt(bool error)
+    {
+        (VfioUserHeader h, _) = Call(VfioUserCommand.DmaMap, DmaMapPayload(0, 1 << 20, 0, 3));
+        Assert.Equal(0u, h.Flags & VfioUserHeader.ErrorFlag);
+        var client = new Thread(() =>
+        {
+            byte[] header = new byte[16];
+            while (Native.ReceiveExactly(_client, header))
+            {
+                VfioUserHeader m = VfioUserHeader.Read(header);
+                byte[] payload = new byte[m.Size - 16];
+                if (!Native.ReceiveExactly(_client, payload) || m.IsReply)
+                {
+                    continue;
+                }
+
+                byte[] reply = new byte[error ? 16 : 16 + 16 + 2];
+                new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply | (error ? VfioUserHeader.ErrorFlag : 0), error ? 14u : 0).Write(reply);
+                if (!error)
+                {
+                    payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
+                }
+
+                Native.SendWithFds(_client, reply, ReadOnlySpan<int>.Empty);
+            }
+        })
+        {
+            IsBackground = true,
+        };
+        client.Start();
+
+        _device.ConfigWrite(4, 2, 0x0007);   // bus master on: the DMA is attempted
+        Assert.False(_device.Dma!.TryRead(0x1000, new byte[16]));
+        Assert.True(_server.DmaMessages >= 1);
         Assert.Equal(0x100E8086u, _device.ConfigRead(0, 4));
     }
 
