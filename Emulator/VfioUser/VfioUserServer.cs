@@ -118,13 +118,26 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     /// <summary>Serves every message waiting (called on the device's thread after <see cref="Wakeup"/>).</summary>
     public void Pump()
     {
+        if (_depth != 0)
+        {
+            return;
+        }
+
+        // Requests deferred during a DMA wait outside Pump (a frame from the wire, a timer) came before anything still
+        // queued: they go first, or a later TDT/RDT write would be undone by an earlier one (the ring runs backwards).
+        DrainDeferred();
         while (_depth == 0 && _connection is { } c && c.TryTake(out VfioUserMessage? m))
         {
             Handle(m!);
-            while (_deferred.TryDequeue(out VfioUserMessage? d))
-            {
-                Handle(d);
-            }
+            DrainDeferred();
+        }
+    }
+
+    private void DrainDeferred()
+    {
+        while (_depth == 0 && _deferred.TryDequeue(out VfioUserMessage? d))
+        {
+            Handle(d);
         }
     }
 
@@ -839,6 +852,9 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
                 }
 
                 _deferred.Enqueue(m with { Header = m.Header with { Flags = m.Header.Flags | VfioUserHeader.NoReply } });
+
+                // The loop pumps once this device operation ends, even if the client sends nothing more.
+                Wakeup?.Invoke();
                 break;
             default:
                 Handle(m);

@@ -73,7 +73,10 @@ public abstract partial class Netdev : IFrameSink, IDisposable
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
         frame.CopyTo(buffer);
         Counters.FrameIn();
-        Loop.Post(new LoopItem(LoopItemKind.Frame, this, buffer, frame.Length, null));
+        if (!Loop.Post(new LoopItem(LoopItemKind.Frame, this, buffer, frame.Length, null)))
+        {
+            ArrayPool<byte>.Shared.Return(buffer);   // the node is shutting down
+        }
     }
 
     protected void PostCarrier(bool up) => Loop.Post(new LoopItem(up ? LoopItemKind.CarrierUp : LoopItemKind.CarrierDown, this, null, 0, null));

@@ -12,11 +12,29 @@ public sealed class NodeLoop : IDisposable
     private readonly ConcurrentQueue<LoopItem> _inbox = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    /// <summary>Posts work from any thread.</summary>
-    public void Post(LoopItem item)
+    private volatile bool _disposed;
+
+    /// <summary>
+    /// Posts work from any thread; false once the loop is gone (a reader thread that outlives its node, e.g. a client
+    /// closing while the host shuts down, must not crash the process).
+    /// </summary>
+    public bool Post(LoopItem item)
     {
+        if (_disposed)
+        {
+            return false;
+        }
+
         _inbox.Enqueue(item);
-        _signal.Release();
+        try
+        {
+            _signal.Release();
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for an item; false on timeout. Runs on the loop thread.</summary>
@@ -31,7 +49,11 @@ public sealed class NodeLoop : IDisposable
         return false;
     }
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _signal.Dispose();
+    }
 }
 
 /// <summary>What the loop is asked to do.</summary>

@@ -281,6 +281,70 @@ public sealed class VfioUserServerTests : IDisposable
     }
 
     [Fact]
+    public void WritesDeferredDuringADmaOutsidePumpGoBeforeLaterRequests()
+    {
+        Call(VfioUserCommand.DmaMap, DmaMapPayload(0, 1 << 20, 0, 3));
+        byte[] memory = new byte[1 << 20];
+        int wakeups = 0;
+        _server.Wakeup = () => wakeups++;
+        bool sentEarlyWrite = false;
+
+        // The client: on our first DMA request its vCPU has just posted RDTR=1 (it arrives while we wait), then it answers.
+        var client = new Thread(() =>
+        {
+            byte[] header = new byte[16];
+            while (Native.ReceiveExactly(_client, header))
+            {
+                VfioUserHeader m = VfioUserHeader.Read(header);
+                byte[] payload = new byte[m.Size - 16];
+                if (!Native.ReceiveExactly(_client, payload) || m.IsReply)
+                {
+                    continue;
+                }
+
+                if (!sentEarlyWrite)
+                {
+                    sentEarlyWrite = true;
+                    byte[] w = new byte[16 + 16 + 4];
+                    new VfioUserHeader(1000, VfioUserCommand.RegionWrite, (uint)w.Length, VfioUserHeader.NoReply, 0).Write(w);
+                    Region(VfioUserCommand.RegionWrite, VfioUserServer.RegionBar0, E1000Reg.Rdtr, 4, [1, 0, 0, 0]).CopyTo(w, 16);
+                    Native.SendWithFds(_client, w, ReadOnlySpan<int>.Empty);
+                }
+
+                ulong address = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+                int count = (int)BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8));
+                byte[] reply = new byte[32 + (m.Command == VfioUserCommand.DmaRead ? count : 0)];
+                new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply, 0).Write(reply);
+                payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
+                if (m.Command == VfioUserCommand.DmaRead)
+                {
+                    memory.AsSpan((int)address, count).CopyTo(reply.AsSpan(32));
+                }
+                else
+                {
+                    payload.AsSpan(16, count).CopyTo(memory.AsSpan((int)address));
+                }
+
+                Native.SendWithFds(_client, reply, ReadOnlySpan<int>.Empty);
+            }
+        })
+        {
+            IsBackground = true,
+        };
+
+        SetUpReceiveRing(0x1000, 0x2000, (address, bytes) => bytes.CopyTo(memory.AsSpan((int)address)));
+        client.Start();
+        _device.ReceiveFrame(TestFrame());   // a frame from the wire: DMA outside Pump
+        Assert.True(sentEarlyWrite);
+        Assert.True(wakeups > 0);            // the loop is told to apply the deferred write even if nothing else comes
+        Assert.Equal(0u, (uint)_device.BarRead(_device.RegisterBar, E1000Reg.Rdtr, 4));
+
+        // The vCPU's next write comes after the deferred one and must win (RDT/TDT would otherwise run backwards).
+        WriteRegion(VfioUserServer.RegionBar0, E1000Reg.Rdtr, 2, posted: true);
+        Assert.Equal(2u, (uint)_device.BarRead(_device.RegisterBar, E1000Reg.Rdtr, 4));
+    }
+
+    [Fact]
     public void IntxSignalsOnceUntilUnmaskedAndHonoursIntxDisable()
     {
         int trigger = Native.EventFd(0, 0x800);   // EFD_NONBLOCK
