@@ -82,6 +82,7 @@ public sealed partial class VfioUserGuestTests
         using var host = new DeviceHost();
         LinuxGuestResult result = RunGuest(host, $"""
             dmesg | grep -E 'e1000|EEPROM|MAC Address'
+            echo "addr: $(ip -6 addr show dev eth0 | grep 'inet6 fe80')"
             ethtool -i eth0
             ethtool -e eth0 raw on | od -An -tx1 -v | tr -d ' \n'; echo
             ping6 -c 3 {NodeAddress}%eth0 > /dev/null && echo PING-OK
@@ -99,6 +100,12 @@ public sealed partial class VfioUserGuestTests
         Assert.DoesNotContain("EEPROM Checksum Is Not Valid", o, StringComparison.Ordinal);
         Assert.DoesNotContain("Invalid MAC Address", o, StringComparison.Ordinal);
         Assert.Contains("driver: e1000", o, StringComparison.Ordinal);
+
+        // DAD completed on our link: the link-local address from our MAC, neither tentative nor dadfailed.
+        string addr = Regex.Match(o, "addr: (.*)").Groups[1].Value;
+        Assert.Contains("inet6 fe80::5054:ff:fe12:3456/64", addr, StringComparison.Ordinal);
+        Assert.DoesNotContain("tentative", addr, StringComparison.Ordinal);
+        Assert.DoesNotContain("dadfailed", addr, StringComparison.Ordinal);
 
         // ethtool -e: our EEPROM image, word for word.
         string expected = Convert.ToHexString(EepromBytes(EepromImage.Default82540Em().WithMacAddress(MachineOptions.DefaultMac))).ToLowerInvariant();
