@@ -138,6 +138,47 @@ public sealed class VfioUserServerTests : IDisposable
         return p;
     }
 
+    /// <summary>A client thread that answers each of our requests (DMA_READ/DMA_WRITE) with what <paramref name="answer"/> builds.</summary>
+    private Thread AnswerDma(Func<VfioUserHeader, byte[], byte[]> answer)
+    {
+        return new Thread(() =>
+        {
+            byte[] header = new byte[16];
+            while (Native.ReceiveExactly(_client, header))
+            {
+                VfioUserHeader m = VfioUserHeader.Read(header);
+                byte[] payload = new byte[m.Size - 16];
+                if (Native.ReceiveExactly(_client, payload) && !m.IsReply)
+                {
+                    Native.SendWithFds(_client, answer(m, payload), ReadOnlySpan<int>.Empty);
+                }
+            }
+        })
+        {
+            IsBackground = true,
+        };
+    }
+
+    /// <summary>The reply QEMU gives: DMA_READ with the bytes of <paramref name="memory"/>, DMA_WRITE done into it.</summary>
+    private static byte[] MemoryReply(byte[] memory, VfioUserHeader m, byte[] payload)
+    {
+        ulong address = BinaryPrimitives.ReadUInt64LittleEndian(payload);
+        int count = (int)BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8));
+        byte[] reply = new byte[32 + (m.Command == VfioUserCommand.DmaRead ? count : 0)];
+        new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply, 0).Write(reply);
+        payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
+        if (m.Command == VfioUserCommand.DmaRead)
+        {
+            memory.AsSpan((int)address, count).CopyTo(reply.AsSpan(32));
+        }
+        else
+        {
+            payload.AsSpan(16, count).CopyTo(memory.AsSpan((int)address));
+        }
+
+        return reply;
+    }
+
     // ---- Tests ----
 
     [Fact]
@@ -238,39 +279,11 @@ public sealed class VfioUserServerTests : IDisposable
         int dmaRequests = 0;
 
         // The client: answers DMA_READ/DMA_WRITE from its own memory, as QEMU's main loop does.
-        var client = new Thread(() =>
+        Thread client = AnswerDma((m, payload) =>
         {
-            byte[] header = new byte[16];
-            while (Native.ReceiveExactly(_client, header))
-            {
-                VfioUserHeader m = VfioUserHeader.Read(header);
-                byte[] payload = new byte[m.Size - 16];
-                if (!Native.ReceiveExactly(_client, payload) || m.IsReply)
-                {
-                    continue;
-                }
-
-                dmaRequests++;
-                ulong address = BinaryPrimitives.ReadUInt64LittleEndian(payload);
-                int count = (int)BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8));
-                byte[] reply = new byte[32 + (m.Command == VfioUserCommand.DmaRead ? count : 0)];
-                new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply, 0).Write(reply);
-                payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
-                if (m.Command == VfioUserCommand.DmaRead)
-                {
-                    memory.AsSpan((int)address, count).CopyTo(reply.AsSpan(32));
-                }
-                else
-                {
-                    payload.AsSpan(16, count).CopyTo(memory.AsSpan((int)address));
-                }
-
-                Native.SendWithFds(_client, reply, ReadOnlySpan<int>.Empty);
-            }
-        })
-        {
-            IsBackground = true,
-        };
+            dmaRequests++;
+            return MemoryReply(memory, m, payload);
+        });
 
         SetUpReceiveRing(0x1000, 0x2000, (address, bytes) => bytes.CopyTo(memory.AsSpan((int)address)));
         client.Start();
@@ -290,47 +303,19 @@ public sealed class VfioUserServerTests : IDisposable
         bool sentEarlyWrite = false;
 
         // The client: on our first DMA request its vCPU has just posted RDTR=1 (it arrives while we wait), then it answers.
-        var client = new Thread(() =>
+        Thread client = AnswerDma((m, payload) =>
         {
-            byte[] header = new byte[16];
-            while (Native.ReceiveExactly(_client, header))
+            if (!sentEarlyWrite)
             {
-                VfioUserHeader m = VfioUserHeader.Read(header);
-                byte[] payload = new byte[m.Size - 16];
-                if (!Native.ReceiveExactly(_client, payload) || m.IsReply)
-                {
-                    continue;
-                }
-
-                if (!sentEarlyWrite)
-                {
-                    sentEarlyWrite = true;
-                    byte[] w = new byte[16 + 16 + 4];
-                    new VfioUserHeader(1000, VfioUserCommand.RegionWrite, (uint)w.Length, VfioUserHeader.NoReply, 0).Write(w);
-                    Region(VfioUserCommand.RegionWrite, VfioUserServer.RegionBar0, E1000Reg.Rdtr, 4, [1, 0, 0, 0]).CopyTo(w, 16);
-                    Native.SendWithFds(_client, w, ReadOnlySpan<int>.Empty);
-                }
-
-                ulong address = BinaryPrimitives.ReadUInt64LittleEndian(payload);
-                int count = (int)BinaryPrimitives.ReadUInt64LittleEndian(payload.AsSpan(8));
-                byte[] reply = new byte[32 + (m.Command == VfioUserCommand.DmaRead ? count : 0)];
-                new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply, 0).Write(reply);
-                payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
-                if (m.Command == VfioUserCommand.DmaRead)
-                {
-                    memory.AsSpan((int)address, count).CopyTo(reply.AsSpan(32));
-                }
-                else
-                {
-                    payload.AsSpan(16, count).CopyTo(memory.AsSpan((int)address));
-                }
-
-                Native.SendWithFds(_client, reply, ReadOnlySpan<int>.Empty);
+                sentEarlyWrite = true;
+                byte[] w = new byte[16 + 16 + 4];
+                new VfioUserHeader(1000, VfioUserCommand.RegionWrite, (uint)w.Length, VfioUserHeader.NoReply, 0).Write(w);
+                Region(VfioUserCommand.RegionWrite, VfioUserServer.RegionBar0, E1000Reg.Rdtr, 4, [1, 0, 0, 0]).CopyTo(w, 16);
+                Native.SendWithFds(_client, w, ReadOnlySpan<int>.Empty);
             }
-        })
-        {
-            IsBackground = true,
-        };
+
+            return MemoryReply(memory, m, payload);
+        });
 
         SetUpReceiveRing(0x1000, 0x2000, (address, bytes) => bytes.CopyTo(memory.AsSpan((int)address)));
         client.Start();
@@ -496,31 +481,17 @@ public sealed class VfioUserServerTests : IDisposable
     {
         (VfioUserHeader h, _) = Call(VfioUserCommand.DmaMap, DmaMapPayload(0, 1 << 20, 0, 3));
         Assert.Equal(0u, h.Flags & VfioUserHeader.ErrorFlag);
-        var client = new Thread(() =>
+        Thread client = AnswerDma((m, payload) =>
         {
-            byte[] header = new byte[16];
-            while (Native.ReceiveExactly(_client, header))
+            byte[] reply = new byte[error ? 16 : 16 + 16 + 2];
+            new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply | (error ? VfioUserHeader.ErrorFlag : 0), error ? 14u : 0).Write(reply);
+            if (!error)
             {
-                VfioUserHeader m = VfioUserHeader.Read(header);
-                byte[] payload = new byte[m.Size - 16];
-                if (!Native.ReceiveExactly(_client, payload) || m.IsReply)
-                {
-                    continue;
-                }
-
-                byte[] reply = new byte[error ? 16 : 16 + 16 + 2];
-                new VfioUserHeader(m.Id, m.Command, (uint)reply.Length, VfioUserHeader.TypeReply | (error ? VfioUserHeader.ErrorFlag : 0), error ? 14u : 0).Write(reply);
-                if (!error)
-                {
-                    payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
-                }
-
-                Native.SendWithFds(_client, reply, ReadOnlySpan<int>.Empty);
+                payload.AsSpan(0, 16).CopyTo(reply.AsSpan(16));
             }
-        })
-        {
-            IsBackground = true,
-        };
+
+            return reply;
+        });
         client.Start();
 
         _device.ConfigWrite(4, 2, 0x0007);   // bus master on: the DMA is attempted
