@@ -21,6 +21,8 @@ public sealed class DeviceRunner
     private readonly TextWriter _out;
     private readonly NodeLoop _loop = new();
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
+    private readonly CancellationTokenSource _stopping = new();
+    private VfioUserConnection? _current;
 
     public DeviceRunner(TextWriter output)
     {
@@ -36,7 +38,7 @@ public sealed class DeviceRunner
 
     public long Clients { get; private set; }
 
-    public void Post(Action work) => _loop.Post(new LoopItem(LoopItemKind.Work, null, null, 0, null, work));
+    public bool Post(Action work) => _loop.Post(new LoopItem(LoopItemKind.Work, null, null, 0, null, work));
 
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
@@ -115,9 +117,11 @@ public sealed class DeviceRunner
         {
             server.SyncIntx();
             Peer?.Machine.SyncInterrupts();
-        }, duration, stop);
+        }, duration, stop, new LoopSocket(() => server.ConnectionFd, server.Pump));
 
         listener.Close();
+        _stopping.Cancel();
+        _current?.Dispose();
         Say(string.Create(_c, $"emu device: stopped after {elapsed.TotalSeconds:F1} s; {Clients} client(s), {server.Messages} messages, {server.ErrorReplies} error replies, {server.DmaMessages} DMA messages, {server.InterruptsSignalled} interrupts, {server.Resets} resets"));
         Say(string.Create(_c, $"  e1000     delivered {device.Statistics.RxDelivered}, sent {device.Statistics.TxSent}, dropped {device.Statistics.TotalDrops}"));
         if (services is not null)
@@ -148,34 +152,50 @@ public sealed class DeviceRunner
             int fd = (int)client.SafeHandle.DangerousGetHandle();
             client.SafeHandle.SetHandleAsInvalid();
             var connection = new VfioUserConnection(fd, loggers.CreateLogger("Emu.VfioUser"));
-            using var gone = new ManualResetEventSlim();
+            var gone = new ManualResetEventSlim();
+
+            // Raised on the device loop, maybe deep inside a request: detach and close once that request is done.
             connection.Closed = reason =>
             {
-                Post(() =>
+                if (!Post(() =>
                 {
-                    if (server.Connected || ReferenceEquals(_current, connection))
+                    if (ReferenceEquals(_current, connection))
                     {
                         server.Detach();
                         _current = null;
                         Say($"emu device: client disconnected ({reason}); the device keeps its state, waiting for the next one");
                     }
-                });
-                gone.Set();
+
+                    connection.Dispose();
+                    gone.Set();
+                }))
+                {
+                    gone.Set();
+                }
             };
-            Post(() =>
+            if (!Post(() =>
             {
                 Clients++;
                 _current = connection;
                 server.Attach(connection);
                 Say("emu device: client connected");
-            });
-            connection.Start();
-            gone.Wait();
-            connection.Dispose();
+            }))
+            {
+                connection.Dispose();
+                return;
+            }
+
+            try
+            {
+                gone.Wait(_stopping.Token);   // one client at a time
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
-    private VfioUserConnection? _current;
 
     private void PrintBanner(string socketPath, EepromImage eeprom, NetdevSpec? spec, NetDevice? peerDev)
     {

@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using Emu.Emulator.Platform;
 using Microsoft.Win32.SafeHandles;
 
 namespace Emu.Emulator.VfioUser;

@@ -1,13 +1,16 @@
-using System.Collections.Concurrent;
+using System.Diagnostics;
+using Emu.Emulator.Platform;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Emu.Emulator.VfioUser;
 
 /// <summary>
-/// One client connection: a dedicated thread receives whole messages (header with any SCM_RIGHTS descriptors, then the
-/// body) into a queue and tells the device's loop through <see cref="MessageArrived"/>; sends come from the loop. A
-/// malformed frame (a size below the header or above <see cref="MaxMessage"/>, truncated descriptors) closes the
+/// One client connection, read on the device's own thread: <see cref="ReceiveAvailable"/> takes what has arrived without
+/// blocking (header with any SCM_RIGHTS descriptors, then the body; a message cut by the socket waits for its rest) and
+/// queues whole messages; the loop sleeps on <see cref="Fd"/> in between. No reader thread to hand over from: each
+/// round trip of a guest register read costs one wakeup on our side, not two. A malformed frame (a size below the
+/// header or above <see cref="MaxMessage"/>, more descriptors than announced, a message cut short) closes the
 /// connection with a log line — the device state stays.
 /// </summary>
 public sealed partial class VfioUserConnection : IDisposable
@@ -19,45 +22,137 @@ public sealed partial class VfioUserConnection : IDisposable
     public const int MaxFds = 8;
 
     private readonly int _fd;
-    private readonly BlockingCollection<VfioUserMessage> _incoming = new();
+    private readonly Queue<VfioUserMessage> _incoming = new();
     private readonly ILogger _logger;
-    private readonly Thread _reader;
     private readonly object _sendLock = new();
+    private readonly byte[] _header = new byte[VfioUserHeader.Length];
+    private readonly int[] _fds = new int[MaxFds];
+    private int _headerGot;
+    private int _fdCount;
+    private VfioUserHeader _current;
+    private byte[]? _payload;
+    private int _payloadGot;
     private int _closed;
+    private int _disposed;
 
     public VfioUserConnection(int socketFd, ILogger? logger = null)
     {
         _fd = socketFd;
         _logger = logger ?? NullLogger.Instance;
-        _reader = new Thread(ReadLoop) { IsBackground = true, Name = "vfio-user reader" };
     }
 
-    /// <summary>Raised on the reader thread after each message is queued (the loop should call <see cref="TryTake"/>).</summary>
-    public Action? MessageArrived { get; set; }
-
-    /// <summary>Raised on the reader thread once, when the connection ends (EOF, error or bad input).</summary>
+    /// <summary>Raised once, on the thread that found it, when the connection ends (EOF, error or bad input).</summary>
     public Action<string>? Closed { get; set; }
 
     public bool IsOpen => Volatile.Read(ref _closed) == 0;
 
+    /// <summary>The socket, for the loop to sleep on.</summary>
+    public int Fd => _fd;
+
     /// <summary>Connections closed because the client sent something we refuse to parse.</summary>
     public long ProtocolErrors { get; private set; }
 
-    public void Start() => _reader.Start();
+    /// <summary>The next message, if one has arrived (non-blocking).</summary>
+    public bool TryTake(out VfioUserMessage? message)
+    {
+        if (_incoming.Count == 0)
+        {
+            ReceiveAvailable();
+        }
 
-    /// <summary>The next queued message, if any (non-blocking).</summary>
-    public bool TryTake(out VfioUserMessage? message) => _incoming.TryTake(out message);
+        return _incoming.TryDequeue(out message);
+    }
 
     /// <summary>The next message, waiting up to <paramref name="timeout"/>; null on timeout or once closed and drained.</summary>
     public VfioUserMessage? Take(TimeSpan timeout)
     {
-        try
+        long end = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (true)
         {
-            return _incoming.TryTake(out VfioUserMessage? m, timeout) ? m : null;
+            if (TryTake(out VfioUserMessage? m))
+            {
+                return m;
+            }
+
+            long left = end - Stopwatch.GetTimestamp();
+            if (!IsOpen || left <= 0)
+            {
+                return null;
+            }
+
+            Native.WaitReadable(_fd, -1, left * 1_000_000_000 / Stopwatch.Frequency);
         }
-        catch (ObjectDisposedException)
+    }
+
+    /// <summary>Reads whatever the client has sent so far, without blocking, and queues each whole message.</summary>
+    public void ReceiveAvailable()
+    {
+        while (IsOpen)
         {
-            return null;
+            if (_headerGot < VfioUserHeader.Length)
+            {
+                // The descriptors ride with the first bytes of a message: take the header with recvmsg.
+                int n = Native.ReceiveWithFds(_fd, _header.AsSpan(_headerGot), _fds.AsSpan(_fdCount), out int more, out bool truncated, Native.MsgDontWait);
+                _fdCount += more;
+                if (truncated)
+                {
+                    Fail("more descriptors than max_msg_fds", protocol: true);
+                    return;
+                }
+
+                if (n == -Native.Eagain)
+                {
+                    return;
+                }
+
+                if (n <= 0)
+                {
+                    Fail(n == 0 ? "end of stream" : $"receive error {-n}", protocol: false);
+                    return;
+                }
+
+                _headerGot += n;
+                if (_headerGot < VfioUserHeader.Length)
+                {
+                    continue;
+                }
+
+                _current = VfioUserHeader.Read(_header);
+                if (_current.Size < VfioUserHeader.Length || _current.Size > MaxMessage)
+                {
+                    Fail($"message size {_current.Size} outside {VfioUserHeader.Length}..{MaxMessage}", protocol: true);
+                    return;
+                }
+
+                _payload = new byte[_current.Size - VfioUserHeader.Length];
+                _payloadGot = 0;
+            }
+
+            if (_payloadGot < _payload!.Length)
+            {
+                int n = Native.ReceiveSome(_fd, _payload.AsSpan(_payloadGot), Native.MsgDontWait);
+                if (n == -Native.Eagain)
+                {
+                    return;
+                }
+
+                if (n <= 0)
+                {
+                    Fail("truncated message", protocol: true);
+                    return;
+                }
+
+                _payloadGot += n;
+                if (_payloadGot < _payload.Length)
+                {
+                    continue;
+                }
+            }
+
+            _incoming.Enqueue(new VfioUserMessage(_current, _payload, _fds.AsSpan(0, _fdCount).ToArray(), Stopwatch.GetTimestamp()));
+            _headerGot = 0;
+            _fdCount = 0;
+            _payload = null;
         }
     }
 
@@ -75,93 +170,46 @@ public sealed partial class VfioUserConnection : IDisposable
         }
     }
 
-    private void ReadLoop()
+    private void Fail(string reason, bool protocol)
     {
-        string reason = "end of stream";
-        Span<byte> header = stackalloc byte[VfioUserHeader.Length];
-        Span<int> fds = stackalloc int[MaxFds];
-        try
+        if (protocol)
         {
-            while (IsOpen)
-            {
-                // The descriptors ride with the first bytes of a message: take the header with recvmsg.
-                int got = 0;
-                int fdCount = 0;
-                while (got < VfioUserHeader.Length)
-                {
-                    int n = Native.ReceiveWithFds(_fd, header[got..], fds[fdCount..], out int more, out bool truncated);
-                    fdCount += more;
-                    if (truncated)
-                    {
-                        reason = "more descriptors than max_msg_fds";
-                        ProtocolErrors++;
-                        CloseAll(fds[..fdCount]);
-                        return;
-                    }
-
-                    if (n <= 0)
-                    {
-                        reason = n == 0 ? "end of stream" : $"receive error {-n}";
-                        CloseAll(fds[..fdCount]);
-                        return;
-                    }
-
-                    got += n;
-                }
-
-                VfioUserHeader h = VfioUserHeader.Read(header);
-                if (h.Size < VfioUserHeader.Length || h.Size > MaxMessage)
-                {
-                    reason = $"message size {h.Size} outside {VfioUserHeader.Length}..{MaxMessage}";
-                    ProtocolErrors++;
-                    CloseAll(fds[..fdCount]);
-                    return;
-                }
-
-                byte[] payload = new byte[h.Size - VfioUserHeader.Length];
-                if (!Native.ReceiveExactly(_fd, payload))
-                {
-                    reason = "truncated message";
-                    ProtocolErrors++;
-                    CloseAll(fds[..fdCount]);
-                    return;
-                }
-
-                _incoming.Add(new VfioUserMessage(h, payload, fds[..fdCount].ToArray(), System.Diagnostics.Stopwatch.GetTimestamp()));
-                MessageArrived?.Invoke();
-            }
+            ProtocolErrors++;
         }
-        finally
+
+        DropPartial();
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
-            Interlocked.Exchange(ref _closed, 1);
+            Native.Shutdown(_fd, 2);
             Log.Closed(_logger, reason);
-            _incoming.CompleteAdding();
             Closed?.Invoke(reason);
         }
     }
 
-    private static void CloseAll(Span<int> fds)
+    private void DropPartial()
     {
-        foreach (int fd in fds)
+        for (int i = 0; i < _fdCount; i++)
         {
-            Native.Close(fd);
+            Native.Close(_fds[i]);
         }
+
+        _fdCount = 0;
+        _headerGot = 0;
+        _payload = null;
     }
 
+    /// <summary>Closes the socket (on the device's thread, once it no longer serves this client) and any descriptors still queued.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            Native.Shutdown(_fd, 2);
+            return;
         }
 
-        if (_reader.IsAlive && Thread.CurrentThread != _reader)
-        {
-            _reader.Join(TimeSpan.FromSeconds(5));
-        }
-
+        Interlocked.Exchange(ref _closed, 1);
         Native.Close(_fd);
-        while (_incoming.TryTake(out VfioUserMessage? m))
+        DropPartial();
+        while (_incoming.TryDequeue(out VfioUserMessage? m))
         {
             m.CloseFds();
         }

@@ -1,3 +1,5 @@
+using Emu.Emulator.Platform;
+
 namespace Emu.Emulator.VfioUser;
 
 /// <summary>One message as received: its header, its payload (after the header), the file descriptors that came with it, and when (Stopwatch ticks).</summary>

@@ -1,8 +1,10 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Pci;
+using Emu.Emulator.Platform;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -45,7 +47,7 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     private VfioUserConnection? _connection;
     private int _triggerFd = -1;
     private int _resampleFd = -1;
-    private Thread? _resampleThread;
+    private StrongBox<bool>? _resampleStop;
     private bool _masked;
     private ushort _nextId = 0x8000;
     private int _depth;
@@ -62,6 +64,9 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     public DmaMapTable Maps => _maps;
 
     public bool Connected => _connection is { IsOpen: true };
+
+    /// <summary>The client's socket for the device loop to sleep on; -1 while there is none.</summary>
+    public int ConnectionFd => _connection is { IsOpen: true } c ? c.Fd : -1;
 
     public long Messages { get; private set; }
 
@@ -80,7 +85,8 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     /// </summary>
     public AccessTiming Timing { get; } = new();
 
-    /// <summary>Work the loop should do when a message may be waiting (set by the host; called on the reader thread).</summary>
+    /// <summary>Asks the host to run <see cref="Pump"/> on the device loop soon (called from any thread: the resample
+    /// thread, or the loop itself after deferring requests during a DMA wait).</summary>
     public Action? Wakeup { get; set; }
 
     /// <summary>A client connected: its messages are served from now on.</summary>
@@ -88,9 +94,8 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     {
         Detach();
         _connection = connection;
-        connection.MessageArrived = () => Wakeup?.Invoke();
 
-        // Messages may have arrived before this hook was set (the reader starts as soon as the client connects).
+        // Messages may have arrived before the attach: the loop serves them now rather than at the next one.
         Wakeup?.Invoke();
     }
 
@@ -115,7 +120,7 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
         _maps.Dispose();
     }
 
-    /// <summary>Serves every message waiting (called on the device's thread after <see cref="Wakeup"/>).</summary>
+    /// <summary>Serves every message waiting (on the device's thread: when its socket is readable, or after <see cref="Wakeup"/>).</summary>
     public void Pump()
     {
         if (_depth != 0)
@@ -635,20 +640,33 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
             return;
         }
 
+        // The thread owns the descriptor and closes it itself: closed under its blocking read, the number could be
+        // reused (by a client socket) before the thread's next read, which would then steal that socket's bytes.
+        var stop = new StrongBox<bool>();
         _resampleFd = fd;
-        _resampleThread = new Thread(() =>
+        _resampleStop = stop;
+        var thread = new Thread(() =>
         {
-            while (Native.ReadEventFd(fd) > 0)
+            // QEMU's eventfds are non-blocking: wait in poll, then read.
+            while (true)
             {
+                Native.WaitReadable(fd, -1, -1);
+                if (Volatile.Read(ref stop.Value) || Native.ReadEventFd(fd) <= 0)
+                {
+                    break;
+                }
+
                 PendingUnmask = true;
                 Wakeup?.Invoke();
             }
+
+            Native.Close(fd);
         })
         {
             IsBackground = true,
             Name = "vfio-user resample",
         };
-        _resampleThread.Start();
+        thread.Start();
     }
 
     /// <summary>Set by the resample thread; the loop applies it (an UNMASK).</summary>
@@ -675,9 +693,10 @@ public sealed partial class VfioUserServer : IDmaMemory, IDisposable
     {
         if (_resampleFd >= 0)
         {
-            Native.Close(_resampleFd);   // ends the thread's read
+            Volatile.Write(ref _resampleStop!.Value, true);
+            Native.SignalEventFd(_resampleFd);   // wakes the thread, which sees the stop and closes the descriptor
             _resampleFd = -1;
-            _resampleThread = null;
+            _resampleStop = null;
         }
     }
 

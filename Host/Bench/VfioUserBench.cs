@@ -71,6 +71,7 @@ public static partial class VfioUserBench
             (double mbps, AccessTiming t) = OurRun(script, megabytes, log);
             ours.Add(mbps);
             timing = t;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  round {round + 1}: built-in {builtIn[^1]:F0} Mbit/s, ours {mbps:F0} Mbit/s ({mbps / builtIn[^1]:F2})"));
         }
 
         builtIn.Sort();

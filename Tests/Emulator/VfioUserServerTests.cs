@@ -4,6 +4,7 @@ using System.Text;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Pci;
+using Emu.Emulator.Platform;
 using Emu.Emulator.VfioUser;
 using Microsoft.Win32.SafeHandles;
 
@@ -21,6 +22,7 @@ public sealed class VfioUserServerTests : IDisposable
     private readonly VfioUserServer _server;
     private readonly VfioUserConnection _connection;
     private readonly int _client;
+    private readonly List<Thread> _clientThreads = [];
     private ushort _id;
 
     public VfioUserServerTests()
@@ -31,11 +33,17 @@ public sealed class VfioUserServerTests : IDisposable
         _client = b;
         _connection = new VfioUserConnection(a);
         _server.Attach(_connection);
-        _connection.Start();
     }
 
     public void Dispose()
     {
+        // The client threads stop before their descriptor number can be reused by the next test's socketpair.
+        Native.Shutdown(_client, 2);
+        foreach (Thread t in _clientThreads)
+        {
+            Assert.True(!t.IsAlive || t.Join(TimeSpan.FromSeconds(5)));
+        }
+
         _connection.Dispose();
         _server.Dispose();
         Native.Close(_client);
@@ -53,10 +61,17 @@ public sealed class VfioUserServerTests : IDisposable
         return id;
     }
 
-    /// <summary>Lets the server take what was sent (as the device loop does), then reads one message from it.</summary>
+    /// <summary>Lets the server serve what was sent (as the device loop does) until it answers, then reads one message from it.</summary>
     private (VfioUserHeader Header, byte[] Payload) Receive()
     {
-        PumpUntilQuiet();
+        long end = Environment.TickCount64 + 5000;
+        while (Native.WaitReadable(_client, -1, 0) == 0)
+        {
+            Assert.True(Environment.TickCount64 < end, "no message from the server within 5 s");
+            _server.Pump();
+            Native.WaitReadable(_client, -1, 1_000_000);
+        }
+
         byte[] header = new byte[16];
         Assert.True(Native.ReceiveExactly(_client, header));
         VfioUserHeader h = VfioUserHeader.Read(header);
@@ -65,14 +80,12 @@ public sealed class VfioUserServerTests : IDisposable
         return (h, payload);
     }
 
-    private void PumpUntilQuiet()
+    /// <summary>Serves what the client sent until the server has closed the connection (false after 5 s).</summary>
+    private bool PumpUntilClosed() => SpinWait.SpinUntil(() =>
     {
-        for (int i = 0; i < 50; i++)
-        {
-            Thread.Sleep(2);
-            _server.Pump();
-        }
-    }
+        _server.Pump();
+        return !_connection.IsOpen;
+    }, TimeSpan.FromSeconds(5));
 
     private (VfioUserHeader Header, byte[] Payload) Call(VfioUserCommand command, ReadOnlySpan<byte> payload, params int[] fds)
     {
@@ -119,7 +132,7 @@ public sealed class VfioUserServerTests : IDisposable
         if (posted)
         {
             Send(VfioUserCommand.RegionWrite, payload, VfioUserHeader.NoReply);
-            PumpUntilQuiet();
+            _server.Pump();   // the socketpair already holds it: one pass of the device loop serves it
             return;
         }
 
@@ -141,7 +154,7 @@ public sealed class VfioUserServerTests : IDisposable
     /// <summary>A client thread that answers each of our requests (DMA_READ/DMA_WRITE) with what <paramref name="answer"/> builds.</summary>
     private Thread AnswerDma(Func<VfioUserHeader, byte[], byte[]> answer)
     {
-        return new Thread(() =>
+        var thread = new Thread(() =>
         {
             byte[] header = new byte[16];
             while (Native.ReceiveExactly(_client, header))
@@ -157,6 +170,8 @@ public sealed class VfioUserServerTests : IDisposable
         {
             IsBackground = true,
         };
+        _clientThreads.Add(thread);
+        return thread;
     }
 
     /// <summary>The reply QEMU gives: DMA_READ with the bytes of <paramref name="memory"/>, DMA_WRITE done into it.</summary>
@@ -369,6 +384,44 @@ public sealed class VfioUserServerTests : IDisposable
         Assert.Equal(2, ReadCounter(trigger));
     }
 
+    [Fact]
+    public void KvmResampleEventfdActsAsAnUnmask()
+    {
+        // QEMU's eventfds are non-blocking (EFD_NONBLOCK); under KVM the guest's EOI signals the resample one.
+        int trigger = Native.EventFd(0, Native.EfdNonBlock);
+        int resample = Native.EventFd(0, Native.EfdNonBlock);
+        byte[] set = new byte[20];
+        BinaryPrimitives.WriteUInt32LittleEndian(set, 20);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), 0x24);   // DATA_EVENTFD | ACTION_TRIGGER
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(16), 1);
+        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, set, trigger).Header.Flags & VfioUserHeader.ErrorFlag);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), 0x14);   // DATA_EVENTFD | ACTION_UNMASK
+        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, set, resample).Header.Flags & VfioUserHeader.ErrorFlag);
+        int wakeups = 0;
+        _server.Wakeup = () => Interlocked.Increment(ref wakeups);
+
+        WriteRegion(VfioUserServer.RegionConfig, 4, 0x0007, 2);
+        WriteRegion(VfioUserServer.RegionBar0, E1000Reg.Ims, E1000Bits.IcrTxdw, posted: true);
+        WriteRegion(VfioUserServer.RegionBar0, E1000Reg.Ics, E1000Bits.IcrTxdw, posted: true);
+        Assert.Equal(1, _server.InterruptsSignalled);
+
+        // The EOI: the server's thread sees it and asks the loop to run; the loop applies it and, the cause still
+        // pending, signals again.
+        Native.SignalEventFd(resample);
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref wakeups) > 0, TimeSpan.FromSeconds(5)));
+        _server.ApplyResample();
+        Assert.Equal(2, _server.InterruptsSignalled);
+        Assert.Equal(2, ReadCounter(trigger));
+
+        // A second EOI after the cause is gone signals nothing.
+        ReadRegion(VfioUserServer.RegionBar0, E1000Reg.Icr, 4);
+        Native.SignalEventFd(resample);
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref wakeups) > 1, TimeSpan.FromSeconds(5)));
+        _server.ApplyResample();
+        Assert.Equal(2, _server.InterruptsSignalled);
+        Native.Close(resample);
+    }
+
     private static long ReadCounter(int eventFd)
     {
         long value = Native.ReadEventFd(eventFd);
@@ -425,7 +478,7 @@ public sealed class VfioUserServerTests : IDisposable
         byte[] bad = new byte[16];
         new VfioUserHeader(1, VfioUserCommand.RegionWrite, 64 << 20, 0, 0).Write(bad);
         Native.SendWithFds(_client, bad, ReadOnlySpan<int>.Empty);
-        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.True(PumpUntilClosed());
         Assert.Equal(1, _connection.ProtocolErrors);
         _server.Detach();
         Assert.Equal(0x100E8086u, _device.ConfigRead(0, 4));
@@ -439,7 +492,7 @@ public sealed class VfioUserServerTests : IDisposable
         byte[] bad = new byte[16];
         new VfioUserHeader(1, VfioUserCommand.RegionRead, size, 0, 0).Write(bad);
         Native.SendWithFds(_client, bad, ReadOnlySpan<int>.Empty);
-        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.True(PumpUntilClosed());
         Assert.Equal(1, _connection.ProtocolErrors);
     }
 
@@ -450,7 +503,7 @@ public sealed class VfioUserServerTests : IDisposable
         new VfioUserHeader(1, VfioUserCommand.RegionRead, 16 + 16, 0, 0).Write(cut);   // promises 16 bytes, sends 8
         Native.SendWithFds(_client, cut, ReadOnlySpan<int>.Empty);
         Native.Shutdown(_client, 1);
-        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.True(PumpUntilClosed());
         Assert.Equal(1, _connection.ProtocolErrors);
         _server.Pump();
         Assert.Equal(0x100E8086u, _device.ConfigRead(0, 4));
@@ -466,7 +519,7 @@ public sealed class VfioUserServerTests : IDisposable
         }
 
         Send(VfioUserCommand.DmaMap, DmaMapPayload(0, 0x1000, 0, 3), 0, fds);
-        Assert.True(SpinWait.SpinUntil(() => !_connection.IsOpen, TimeSpan.FromSeconds(5)));
+        Assert.True(PumpUntilClosed());
         Assert.Equal(1, _connection.ProtocolErrors);
         foreach (int fd in fds)
         {

@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Emu.Emulator.VfioUser;
+namespace Emu.Emulator.Platform;
 
 /// <summary>
 /// The few libc calls .NET does not offer (dotnet/runtime#932: no SCM_RIGHTS on Socket): receiving and sending file
-/// descriptors over a Unix socket, eventfd signalling, and what the tests need to play QEMU's side (memfd, eventfd,
-/// socketpair). Everything else uses .NET. Linux x86-64/arm64 layouts.
+/// descriptors over a Unix socket, eventfd signalling, a poll with a nanosecond timeout (a node's loop waits on its
+/// wakeup eventfd and a vfio-user socket at once, without spinning for sub-millisecond timers), and what the tests need
+/// to play QEMU's side (memfd, eventfd, socketpair). Everything else uses .NET. Linux x86-64/arm64 layouts.
 /// </summary>
 public static unsafe partial class Native
 {
@@ -16,6 +17,29 @@ public static unsafe partial class Native
     public const int AfUnix = 1;
     public const int SockStream = 1;
     public const int Eintr = 4;
+    public const int Eagain = 11;
+    public const int MsgDontWait = 0x40;
+    public const int EfdNonBlock = 0x800;
+    public const int EfdCloexec = 0x80000;
+    private const short PollIn = 0x1;
+    private const short PollErr = 0x8;
+    private const short PollHup = 0x10;
+    private const short PollNval = 0x20;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVec
@@ -54,6 +78,18 @@ public static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint ReadRaw(int fd, void* buffer, nuint count);
 
+    [LibraryImport("libc", EntryPoint = "ppoll", SetLastError = true)]
+    private static partial int PPoll(PollFd* fds, nuint count, TimeSpec* timeout, void* signalMask);
+
+    [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
+    private static partial int Prctl(int option, nuint argument2, nuint argument3, nuint argument4, nuint argument5);
+
+    /// <summary>
+    /// Lets this thread's timed sleeps end on time: Linux adds up to 50 µs of "timer slack" to a normal thread's
+    /// timeouts, longer than the e1000's own delays (TIDV, ITR) that the loop sleeps for.
+    /// </summary>
+    public static bool SetTimerSlack(long nanoseconds) => Prctl(29, (nuint)nanoseconds, 0, 0, 0) == 0;   // PR_SET_TIMERSLACK
+
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
@@ -77,7 +113,7 @@ public static unsafe partial class Native
     /// Returns the byte count (0 at end of stream, negative errno on failure); <paramref name="truncated"/> is set
     /// when more descriptors came than <paramref name="fds"/> could hold (they are lost: the caller should drop the connection).
     /// </summary>
-    public static int ReceiveWithFds(int socket, Span<byte> buffer, Span<int> fds, out int fdCount, out bool truncated)
+    public static int ReceiveWithFds(int socket, Span<byte> buffer, Span<int> fds, out int fdCount, out bool truncated, int flags = 0)
     {
         fdCount = 0;
         truncated = false;
@@ -91,7 +127,7 @@ public static unsafe partial class Native
             nint n;
             do
             {
-                n = RecvMsg(socket, &msg, 0);
+                n = RecvMsg(socket, &msg, flags);
             }
             while (n < 0 && Marshal.GetLastPInvokeError() == Eintr);
 
@@ -207,6 +243,49 @@ public static unsafe partial class Native
         }
 
         return true;
+    }
+
+    /// <summary>Receives up to <paramref name="buffer"/>.Length bytes: the count, 0 at end of stream, or a negative errno (-EAGAIN: nothing yet with MSG_DONTWAIT).</summary>
+    public static int ReceiveSome(int socket, Span<byte> buffer, int flags)
+    {
+        fixed (byte* data = buffer)
+        {
+            while (true)
+            {
+                nint n = Recv(socket, data, (nuint)buffer.Length, flags);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != Eintr)
+                {
+                    return -errno;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="first"/> or <paramref name="second"/> (either may be -1: not watched) is readable — or
+    /// at its end, or in error, which a read then reports — or <paramref name="timeoutNs"/> pass (negative: no limit).
+    /// Returns bit 0 for the first, bit 1 for the second; 0 on timeout or a signal.
+    /// </summary>
+    public static int WaitReadable(int first, int second, long timeoutNs)
+    {
+        PollFd* fds = stackalloc PollFd[2];
+        fds[0] = new PollFd { Fd = first, Events = PollIn };
+        fds[1] = new PollFd { Fd = second, Events = PollIn };
+        TimeSpec limit = new() { Seconds = timeoutNs / 1_000_000_000, Nanoseconds = timeoutNs % 1_000_000_000 };
+        int n = PPoll(fds, 2, timeoutNs < 0 ? null : &limit, null);
+        if (n <= 0)
+        {
+            return 0;
+        }
+
+        const short ready = PollIn | PollErr | PollHup | PollNval;
+        return ((fds[0].Revents & ready) != 0 ? 1 : 0) | ((fds[1].Revents & ready) != 0 ? 2 : 0);
     }
 
     /// <summary>Signals an eventfd (adds 1 to its counter).</summary>
