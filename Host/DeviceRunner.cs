@@ -196,7 +196,6 @@ public sealed class DeviceRunner
         }
     }
 
-
     private void PrintBanner(string socketPath, EepromImage eeprom, NetdevSpec? spec, NetDevice? peerDev)
     {
         string mac = string.Join(':', eeprom.MacAddress.GetAddressBytes().Select(b => b.ToString("x2", _c)));

@@ -33,11 +33,12 @@ public static class WallClockLoop
         var wall = Stopwatch.StartNew();
         long lastActivity = 0;
         long origin = scheduler.Now;
+        long Now() => (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
         long deadline = duration is { } d ? (long)d.TotalMilliseconds * 1_000_000 : long.MaxValue;
         using CancellationTokenRegistration registration = stop.Register(() => loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null)));
         while (true)
         {
-            long elapsed = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
+            long elapsed = Now();
             if (elapsed >= deadline)
             {
                 return wall.Elapsed;
@@ -52,25 +53,24 @@ public static class WallClockLoop
             }
 
             bool spin = waitNs < SpinNs || Stopwatch.GetTimestamp() - lastActivity < SpinTicks;
-            if (loop.Wait(spin ? TimeSpan.Zero : TimeSpan.FromTicks(waitNs / 100), socket?.Fd() ?? -1))
+            bool served = loop.Wait(spin ? TimeSpan.Zero : TimeSpan.FromTicks(waitNs / 100), socket?.Fd() ?? -1);
+            if (served)
             {
-                scheduler.RunUntil(Math.Max(scheduler.Now, origin + (long)(wall.Elapsed.TotalMilliseconds * 1_000_000)));
+                scheduler.RunUntil(Math.Max(scheduler.Now, origin + Now()));
                 socket!.Readable();
                 afterStep();
                 lastActivity = Stopwatch.GetTimestamp();
             }
 
-            bool any = false;
             while (loop.TryTake(TimeSpan.Zero, out LoopItem item))
             {
-                any = true;
+                served = true;
                 if (item.Kind == LoopItemKind.EndOfInput)
                 {
                     return wall.Elapsed;
                 }
 
-                long now = (long)(wall.Elapsed.TotalMilliseconds * 1_000_000);
-                scheduler.RunUntil(Math.Max(scheduler.Now, origin + now));
+                scheduler.RunUntil(Math.Max(scheduler.Now, origin + Now()));
                 if (item.Kind == LoopItemKind.Work)
                 {
                     item.Work!();
@@ -84,7 +84,7 @@ public static class WallClockLoop
                 lastActivity = Stopwatch.GetTimestamp();
             }
 
-            if (spin && !any && waitNs > 0)
+            if (spin && !served && waitNs > 0)
             {
                 Thread.Yield();
             }

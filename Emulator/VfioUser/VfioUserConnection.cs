@@ -24,7 +24,6 @@ public sealed partial class VfioUserConnection : IDisposable
     private readonly int _fd;
     private readonly Queue<VfioUserMessage> _incoming = new();
     private readonly ILogger _logger;
-    private readonly object _sendLock = new();
     private readonly byte[] _header = new byte[VfioUserHeader.Length];
     private readonly int[] _fds = new int[MaxFds];
     private int _headerGot;
@@ -164,10 +163,7 @@ public sealed partial class VfioUserConnection : IDisposable
             return false;
         }
 
-        lock (_sendLock)
-        {
-            return Native.SendWithFds(_fd, message, ReadOnlySpan<int>.Empty);
-        }
+        return Native.SendWithFds(_fd, message, ReadOnlySpan<int>.Empty);   // only the device's thread sends
     }
 
     private void Fail(string reason, bool protocol)

@@ -347,15 +347,9 @@ public sealed class VfioUserServerTests : IDisposable
     [Fact]
     public void IntxSignalsOnceUntilUnmaskedAndHonoursIntxDisable()
     {
-        int trigger = Native.EventFd(0, 0x800);   // EFD_NONBLOCK
-        byte[] set = new byte[20];
-        BinaryPrimitives.WriteUInt32LittleEndian(set, 20);
-        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), 0x24);   // DATA_EVENTFD | ACTION_TRIGGER
-        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(16), 1);
-        (VfioUserHeader h, _) = Call(VfioUserCommand.DeviceSetIrqs, set, trigger);
+        int trigger = Native.EventFd(0, Native.EfdNonBlock);
+        (VfioUserHeader h, _) = Call(VfioUserCommand.DeviceSetIrqs, SetIrqsIntx(IrqDataEventfd | IrqActionTrigger), trigger);
         Assert.Equal(0u, h.Flags & VfioUserHeader.ErrorFlag);
-        int reader = Native.EventFd(0, 0);
-        Native.Close(reader);
 
         WriteRegion(VfioUserServer.RegionConfig, 4, 0x0007, 2);
         WriteRegion(VfioUserServer.RegionBar0, E1000Reg.Ims, E1000Bits.IcrTxdw, posted: true);
@@ -366,10 +360,7 @@ public sealed class VfioUserServerTests : IDisposable
         // Automasked: still asserted, no second signal until the client unmasks.
         WriteRegion(VfioUserServer.RegionBar0, E1000Reg.Ics, E1000Bits.IcrTxdw, posted: true);
         Assert.Equal(1, _server.InterruptsSignalled);
-        byte[] unmask = new byte[20];
-        BinaryPrimitives.WriteUInt32LittleEndian(unmask, 20);
-        BinaryPrimitives.WriteUInt32LittleEndian(unmask.AsSpan(4), 0x11);   // DATA_NONE | ACTION_UNMASK
-        BinaryPrimitives.WriteUInt32LittleEndian(unmask.AsSpan(16), 1);
+        byte[] unmask = SetIrqsIntx(IrqDataNone | IrqActionUnmask);
         Call(VfioUserCommand.DeviceSetIrqs, unmask);
         Assert.Equal(1, _server.InterruptsSignalled);   // not at the unmask itself: QEMU forwards the access that caused it next
         ReadRegion(VfioUserServer.RegionBar0, E1000Reg.Status, 4);
@@ -390,13 +381,8 @@ public sealed class VfioUserServerTests : IDisposable
         // QEMU's eventfds are non-blocking (EFD_NONBLOCK); under KVM the guest's EOI signals the resample one.
         int trigger = Native.EventFd(0, Native.EfdNonBlock);
         int resample = Native.EventFd(0, Native.EfdNonBlock);
-        byte[] set = new byte[20];
-        BinaryPrimitives.WriteUInt32LittleEndian(set, 20);
-        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), 0x24);   // DATA_EVENTFD | ACTION_TRIGGER
-        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(16), 1);
-        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, set, trigger).Header.Flags & VfioUserHeader.ErrorFlag);
-        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), 0x14);   // DATA_EVENTFD | ACTION_UNMASK
-        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, set, resample).Header.Flags & VfioUserHeader.ErrorFlag);
+        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, SetIrqsIntx(IrqDataEventfd | IrqActionTrigger), trigger).Header.Flags & VfioUserHeader.ErrorFlag);
+        Assert.Equal(0u, Call(VfioUserCommand.DeviceSetIrqs, SetIrqsIntx(IrqDataEventfd | IrqActionUnmask), resample).Header.Flags & VfioUserHeader.ErrorFlag);
         int wakeups = 0;
         _server.Wakeup = () => Interlocked.Increment(ref wakeups);
 
@@ -420,6 +406,22 @@ public sealed class VfioUserServerTests : IDisposable
         _server.ApplyResample();
         Assert.Equal(2, _server.InterruptsSignalled);
         Native.Close(resample);
+    }
+
+    // VFIO_IRQ_SET_* flags of SET_IRQS (linux/vfio.h, as vfio-user reuses them).
+    private const uint IrqDataNone = 0x1;
+    private const uint IrqDataEventfd = 0x4;
+    private const uint IrqActionUnmask = 0x10;
+    private const uint IrqActionTrigger = 0x20;
+
+    /// <summary>A SET_IRQS payload for INTx (index 0, start 0, count 1): argsz, flags, index, start, count.</summary>
+    private static byte[] SetIrqsIntx(uint flags)
+    {
+        byte[] set = new byte[20];
+        BinaryPrimitives.WriteUInt32LittleEndian(set, 20);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(4), flags);
+        BinaryPrimitives.WriteUInt32LittleEndian(set.AsSpan(16), 1);
+        return set;
     }
 
     private static long ReadCounter(int eventFd)
