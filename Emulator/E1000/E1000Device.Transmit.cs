@@ -23,7 +23,6 @@ public sealed partial class E1000Device
 
     private readonly byte[] _txPacket = new byte[64 * 1024 + 256];
     private readonly byte[] _txHeader = new byte[TsoHeaderMax];
-    private readonly List<(byte[] Buffer, int Length)> _loopback = [];
     private TxPacketState _tx;
     private TxContext _context;
     private VirtualTimer? _tidvTimer;
@@ -48,6 +47,14 @@ public sealed partial class E1000Device
         public int TsoSegments;
         public uint TsoFirstSequence;
         public ushort TsoFirstIpId;
+
+        /// <summary>
+        /// The offload context captured at the packet's first data descriptor. §3.3.5 says a context descriptor
+        /// should not arrive in the middle of a packet but not what the chip then does; we choose that the packet in
+        /// progress keeps the context it started with and a mid-packet context applies from the next packet on.
+        /// Capturing once means a length validated at the start is the length used to the end.
+        /// </summary>
+        public TxContext Context;
     }
 
     /// <summary>The offload context set by the last context descriptor (§3.3.6); it persists across packets.</summary>
@@ -158,8 +165,6 @@ public sealed partial class E1000Device
         {
             RaiseInterrupt(causes);
         }
-
-        DeliverLoopback();
     }
 
     private void TxTimers()
@@ -243,6 +248,7 @@ public sealed partial class E1000Device
             _tx.Tso = (lower & TxdCmdTse) != 0;
             _tx.Vlan = (lower & TxdCmdVle) != 0;
             _tx.Special = BinaryPrimitives.ReadUInt16LittleEndian(d[14..]);
+            _tx.Context = _context;
             if (_tx.Tso)
             {
                 StartTso();
@@ -322,12 +328,12 @@ public sealed partial class E1000Device
 
         if ((packet.Popts & TxPoptsTxsm) != 0)
         {
-            InsertChecksum(frame, _context.Tucss, _context.Tucse, _context.Tucso);
+            InsertChecksum(frame, packet.Context.Tucss, packet.Context.Tucse, packet.Context.Tucso);
         }
 
         if ((packet.Popts & TxPoptsIxsm) != 0)
         {
-            InsertChecksum(frame, _context.Ipcss, _context.Ipcse, _context.Ipcso);
+            InsertChecksum(frame, packet.Context.Ipcss, packet.Context.Ipcse, packet.Context.Ipcso);
         }
 
         SendFrame(frame, packet.Vlan, packet.Special);
@@ -359,9 +365,14 @@ public sealed partial class E1000Device
         _tx.HeaderFilled = 0;
         _tx.TsoPayloadSent = 0;
         _tx.TsoSegments = 0;
-        if (_context.HeaderLength == 0 || _context.HeaderLength > TsoHeaderMax || _context.Mss == 0 || (_context.Tucmd & (TxdCmdTse >> 24)) == 0)
+        // §3.5.5: the header the engine replicates is at most 240 bytes; §3.3.6: MSS + HDRLEN must leave 80 bytes of
+        // the transmit FIFO (so an MSS of 65535 is never usable). An unusable context fails the packet (TSCTFC).
+        ref readonly TxContext context = ref _tx.Context;
+        int segmentLimit = Math.Min(TxPacketLimit(), _txPacket.Length - TsoHeaderMax);
+        if (context.HeaderLength == 0 || context.HeaderLength > TsoHeaderMax || context.Mss == 0
+            || context.Mss + context.HeaderLength > segmentLimit || (context.Tucmd & (TxdCmdTse >> 24)) == 0)
         {
-            _tx.Oversize = true;   // an unusable context: the packet fails and counts in TSCTFC
+            _tx.Oversize = true;
         }
     }
 
@@ -373,7 +384,7 @@ public sealed partial class E1000Device
         }
 
         int offset = 0;
-        int headerLength = _context.HeaderLength;
+        int headerLength = _tx.Context.HeaderLength;
         while (offset < length)
         {
             if (_tx.HeaderFilled < headerLength)
@@ -390,11 +401,11 @@ public sealed partial class E1000Device
                 offset += take;
                 if (_tx.HeaderFilled == headerLength)
                 {
-                    _tx.TsoFirstSequence = (_context.Tucmd & (TxdTucmdTcp >> 24)) != 0 && _context.Tucss + 8 <= headerLength
-                        ? BinaryPrimitives.ReadUInt32BigEndian(_txHeader.AsSpan(_context.Tucss + 4))
+                    _tx.TsoFirstSequence = (_tx.Context.Tucmd & (TxdTucmdTcp >> 24)) != 0 && _tx.Context.Tucss + 8 <= headerLength
+                        ? BinaryPrimitives.ReadUInt32BigEndian(_txHeader.AsSpan(_tx.Context.Tucss + 4))
                         : 0;
-                    _tx.TsoFirstIpId = (_context.Tucmd & (TxdTucmdIp >> 24)) != 0 && _context.Ipcss + 6 <= headerLength
-                        ? BinaryPrimitives.ReadUInt16BigEndian(_txHeader.AsSpan(_context.Ipcss + 4))
+                    _tx.TsoFirstIpId = (_tx.Context.Tucmd & (TxdTucmdIp >> 24)) != 0 && _tx.Context.Ipcss + 6 <= headerLength
+                        ? BinaryPrimitives.ReadUInt16BigEndian(_txHeader.AsSpan(_tx.Context.Ipcss + 4))
                         : (ushort)0;
                     _tx.Length = 0;
                 }
@@ -403,7 +414,7 @@ public sealed partial class E1000Device
             }
 
             // This segment holds min(MSS, what PAYLEN has left) bytes; it may be gathered from several descriptors.
-            int segmentTarget = Math.Min(_context.Mss, _context.PayloadLength - _tx.TsoPayloadSent);
+            int segmentTarget = Math.Min(_tx.Context.Mss, _tx.Context.PayloadLength - _tx.TsoPayloadSent);
             int room = segmentTarget - _tx.Length;
             if (room <= 0)
             {
@@ -424,14 +435,14 @@ public sealed partial class E1000Device
             offset += chunk;
             if (_tx.Length == segmentTarget)
             {
-                EmitSegment(last: _tx.TsoPayloadSent + _tx.Length == _context.PayloadLength);
+                EmitSegment(last: _tx.TsoPayloadSent + _tx.Length == _tx.Context.PayloadLength);
             }
         }
     }
 
     private void FinishTso()
     {
-        bool complete = !_tx.Oversize && _tx.HeaderFilled == _context.HeaderLength && _tx.Length == 0 && _tx.TsoPayloadSent == _context.PayloadLength;
+        bool complete = !_tx.Oversize && _tx.HeaderFilled == _tx.Context.HeaderLength && _tx.Length == 0 && _tx.TsoPayloadSent == _tx.Context.PayloadLength;
         _tx = default;
         if (complete)
         {
@@ -448,17 +459,17 @@ public sealed partial class E1000Device
     /// <summary>Builds segment k: the header with its per-segment edits (§3.5.9), then the payload, then checksums.</summary>
     private void EmitSegment(bool last)
     {
-        int headerLength = _context.HeaderLength;
+        int headerLength = _tx.Context.HeaderLength;
         int payload = _tx.Length;
         int total = headerLength + payload;
         // The payload was gathered at TsoHeaderMax in _txPacket: the header goes right in front of it, no copy of the payload.
         Span<byte> segment = _txPacket.AsSpan(TsoHeaderMax - headerLength, total);
         _txHeader.AsSpan(0, headerLength).CopyTo(segment);
         int k = _tx.TsoSegments;
-        int ipcss = _context.Ipcss;
-        int tucss = _context.Tucss;
-        bool ipv4 = (_context.Tucmd & (TxdTucmdIp >> 24)) != 0;
-        bool tcp = (_context.Tucmd & (TxdTucmdTcp >> 24)) != 0;
+        int ipcss = _tx.Context.Ipcss;
+        int tucss = _tx.Context.Tucss;
+        bool ipv4 = (_tx.Context.Tucmd & (TxdTucmdIp >> 24)) != 0;
+        bool tcp = (_tx.Context.Tucmd & (TxdTucmdTcp >> 24)) != 0;
         if (ipv4 && ipcss + 20 <= headerLength)
         {
             BinaryPrimitives.WriteUInt16BigEndian(segment[(ipcss + 2)..], (ushort)(total - ipcss));
@@ -472,7 +483,7 @@ public sealed partial class E1000Device
 
         if (tcp && tucss + 20 <= headerLength)
         {
-            BinaryPrimitives.WriteUInt32BigEndian(segment[(tucss + 4)..], _tx.TsoFirstSequence + (uint)(k * _context.Mss));
+            BinaryPrimitives.WriteUInt32BigEndian(segment[(tucss + 4)..], _tx.TsoFirstSequence + (uint)(k * _tx.Context.Mss));
             if (!last)
             {
                 segment[tucss + 13] &= unchecked((byte)~0x09);   // FIN and PSH only on the last segment
@@ -483,19 +494,19 @@ public sealed partial class E1000Device
             BinaryPrimitives.WriteUInt16BigEndian(segment[(tucss + 4)..], (ushort)(total - tucss));
         }
 
-        if ((_tx.Popts & TxPoptsTxsm) != 0 && _context.Tucso + 2 <= total)
+        if ((_tx.Popts & TxPoptsTxsm) != 0 && _tx.Context.Tucso + 2 <= total)
         {
             // The seed is the pseudo-header sum without the length (§3.5.4); add this segment's L4 length.
-            uint seed = BinaryPrimitives.ReadUInt16BigEndian(segment[_context.Tucso..]);
-            BinaryPrimitives.WriteUInt16BigEndian(segment[_context.Tucso..], (ushort)InternetChecksum.Fold(seed + (uint)(total - tucss)));
-            InsertChecksum(segment, tucss, _context.Tucse, _context.Tucso);
+            uint seed = BinaryPrimitives.ReadUInt16BigEndian(segment[_tx.Context.Tucso..]);
+            BinaryPrimitives.WriteUInt16BigEndian(segment[_tx.Context.Tucso..], (ushort)InternetChecksum.Fold(seed + (uint)(total - tucss)));
+            InsertChecksum(segment, tucss, _tx.Context.Tucse, _tx.Context.Tucso);
         }
 
-        if ((_tx.Popts & TxPoptsIxsm) != 0 && ipv4 && _context.Ipcso + 2 <= total)
+        if ((_tx.Popts & TxPoptsIxsm) != 0 && ipv4 && _tx.Context.Ipcso + 2 <= total)
         {
-            segment[_context.Ipcso] = 0;
-            segment[_context.Ipcso + 1] = 0;
-            InsertChecksum(segment, ipcss, _context.Ipcse, _context.Ipcso);
+            segment[_tx.Context.Ipcso] = 0;
+            segment[_tx.Context.Ipcso + 1] = 0;
+            InsertChecksum(segment, ipcss, _tx.Context.Ipcse, _tx.Context.Ipcso);
         }
 
         _tx.TsoSegments++;
@@ -534,9 +545,10 @@ public sealed partial class E1000Device
         CountTransmitted(tagged);
         if (IsLoopback)
         {
-            byte[] copy = FramePool.Rent(length);
-            tagged.CopyTo(copy);
-            _loopback.Add((copy, length));
+            // Straight into the receive path: the receive FIFO (PBA.RXA) is the only place a looped-back frame can
+            // wait, and one that finds no room is lost under MPC with RXO (§3.2.7.4), as a wire frame would be. The
+            // device never holds more looped-back bytes than the chip's FIFO, whatever the ring asks for.
+            ReceiveFrameInternal(tagged, loopback: true);
             return;
         }
 
@@ -557,22 +569,6 @@ public sealed partial class E1000Device
 
     /// <summary>MAC loopback (RCTL.LBM = 01, §13.4.22) or PHY loopback (PHY control bit 14): TX comes back to RX.</summary>
     private bool IsLoopback => (_regs[Rctl >> 2] & RctlLbmMask) == RctlLbmMac || Phy.Loopback;
-
-    private void DeliverLoopback()
-    {
-        if (_loopback.Count == 0)
-        {
-            return;
-        }
-
-        foreach ((byte[] buffer, int length) in _loopback)
-        {
-            ReceiveFrameInternal(buffer.AsSpan(0, length), loopback: true);
-            FramePool.Return(buffer);
-        }
-
-        _loopback.Clear();
-    }
 
     private void CountTransmitted(ReadOnlySpan<byte> frame)
     {
