@@ -117,7 +117,7 @@ public sealed class NodeRunner
         NetDeviceStats stats = NetCore.DevGetStats(dev);
         E1000Statistics device = node.Machine.Nic.Statistics;
         Say(string.Create(_c, $"emu run: stopped after {elapsed.TotalSeconds:F1} s"));
-        Say(string.Create(_c, $"  netdev    frames in {netdev.Counters.FramesIn}, out {netdev.Counters.FramesOut}, dropped while unconnected {netdev.Counters.DroppedNotConnected}, send errors {netdev.Counters.DroppedSendError}, connections {netdev.Counters.Connections}, closed for bad lengths {netdev.Counters.BadLengthClosures}"));
+        Say(string.Create(_c, $"  netdev    frames in {netdev.Counters.FramesIn}, out {netdev.Counters.FramesOut}, dropped while unconnected {netdev.Counters.DroppedNotConnected}, send errors {netdev.Counters.DroppedSendError}, dropped with the send queue full {netdev.Counters.DroppedSendQueueFull}, connections {netdev.Counters.Connections}, closed for bad lengths {netdev.Counters.BadLengthClosures}"));
         Say(string.Create(_c, $"  e1000     delivered {device.RxDelivered}, sent {device.TxSent}, dropped {device.TotalDrops}{DropDetail(device)}"));
         Say(string.Create(_c, $"  {dev.Name,-9} rx {stats.RxPackets} packets {stats.RxBytes} bytes (dropped {stats.RxDropped}), tx {stats.TxPackets} packets {stats.TxBytes} bytes (dropped {stats.TxDropped})"));
         var snmp = node.Ipv6.Snmp.All().Where(c => c.Value != 0).Select(c => string.Create(_c, $"{c.Name} {c.Value}")).ToList();

@@ -59,6 +59,7 @@ public sealed class DatagramNetdev : Netdev
     public override void Dispose()
     {
         _stopping = true;
+        Closing.Cancel();
         _socket?.Dispose();
         if (Spec.Local!.IsUnix)
         {
@@ -101,7 +102,10 @@ public sealed class DatagramNetdev : Netdev
                 continue;
             }
 
-            PostFrame(buffer.AsSpan(0, n));
+            if (!PostFrame(buffer.AsSpan(0, n)))
+            {
+                return;
+            }
         }
     }
 }

@@ -13,6 +13,15 @@ public abstract partial class Netdev : IFrameSink, IDisposable
     /// <summary>QEMU's NET_BUFSIZE: the largest frame its netdevs carry.</summary>
     public const int MaxFrame = 69_632;
 
+    /// <summary>
+    /// Frames a reader may have posted to the loop and not yet delivered. Past this the reader stops reading its
+    /// socket, so a peer that sends faster than the node takes is back-pressured (as QEMU's netdevs stop reading
+    /// while the NIC cannot receive) instead of filling an unbounded inbox.
+    /// </summary>
+    public const int InboundLimit = 256;
+
+    private readonly SemaphoreSlim _inboundRoom = new(InboundLimit, InboundLimit);
+
     protected Netdev(NetdevSpec spec, NodeLoop loop, ILogger? logger)
     {
         Spec = spec;
@@ -34,6 +43,12 @@ public abstract partial class Netdev : IFrameSink, IDisposable
 
     protected ILogger Logger { get; }
 
+    /// <summary>Cancelled when the netdev closes: a reader waiting for room in the loop gives up.</summary>
+    protected CancellationTokenSource Closing { get; } = new();
+
+    /// <summary>Frames posted to the loop and not yet delivered (at most <see cref="InboundLimit"/>).</summary>
+    public int InboundPending => InboundLimit - _inboundRoom.CurrentCount;
+
     /// <summary>Creates the backend a spec names and starts it (listening, connecting or binding).</summary>
     public static Netdev Start(NetdevSpec spec, NodeLoop loop, ILogger? logger = null)
     {
@@ -51,8 +66,16 @@ public abstract partial class Netdev : IFrameSink, IDisposable
         switch (item.Kind)
         {
             case LoopItemKind.Frame:
-                Port?.ReceiveFrame(item.Buffer.AsSpan(0, item.Length));
-                ArrayPool<byte>.Shared.Return(item.Buffer!);
+                try
+                {
+                    Port?.ReceiveFrame(item.Buffer.AsSpan(0, item.Length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(item.Buffer!);
+                    _inboundRoom.Release();
+                }
+
                 break;
             case LoopItemKind.CarrierUp:
                 CarrierChanged?.Invoke(true);
@@ -67,16 +90,32 @@ public abstract partial class Netdev : IFrameSink, IDisposable
 
     protected abstract void Open();
 
-    /// <summary>Posts a received frame (copied into a pooled buffer) to the loop.</summary>
-    protected void PostFrame(ReadOnlySpan<byte> frame)
+    /// <summary>
+    /// Posts a received frame (copied into a pooled buffer) to the loop, on the reader thread. It waits while
+    /// <see cref="InboundLimit"/> frames are in flight; false when the netdev closed meanwhile.
+    /// </summary>
+    protected bool PostFrame(ReadOnlySpan<byte> frame)
     {
+        try
+        {
+            _inboundRoom.Wait(Closing.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(frame.Length, 1));
         frame.CopyTo(buffer);
         Counters.FrameIn();
         if (!Loop.Post(new LoopItem(LoopItemKind.Frame, this, buffer, frame.Length, null)))
         {
             ArrayPool<byte>.Shared.Return(buffer);   // the node is shutting down
+            _inboundRoom.Release();
+            return false;
         }
+
+        return true;
     }
 
     protected void PostCarrier(bool up) => Loop.Post(new LoopItem(up ? LoopItemKind.CarrierUp : LoopItemKind.CarrierDown, this, null, 0, null));

@@ -10,6 +10,7 @@ public sealed class NetdevCounters
     private long _badLengthClosures;
     private long _emptyDatagrams;
     private long _connections;
+    private long _droppedSendQueueFull;
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
 
@@ -27,6 +28,9 @@ public sealed class NetdevCounters
     /// <summary>Zero-length datagrams (no Ethernet frame is empty), counted and ignored.</summary>
     public long EmptyDatagrams => Interlocked.Read(ref _emptyDatagrams);
 
+    /// <summary>Frames the device sent while a stalled peer left the send queue full.</summary>
+    public long DroppedSendQueueFull => Interlocked.Read(ref _droppedSendQueueFull);
+
     public long Connections => Interlocked.Read(ref _connections);
 
     internal void FrameIn() => Interlocked.Increment(ref _framesIn);
@@ -40,6 +44,8 @@ public sealed class NetdevCounters
     internal void BadLength() => Interlocked.Increment(ref _badLengthClosures);
 
     internal void EmptyDatagram() => Interlocked.Increment(ref _emptyDatagrams);
+
+    internal void SendQueueFull() => Interlocked.Increment(ref _droppedSendQueueFull);
 
     internal void Connected() => Interlocked.Increment(ref _connections);
 }

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
@@ -10,14 +12,22 @@ namespace Emu.Emulator.Wire;
 /// frame (QEMU net/stream.c, net_fill_rstate). A server serves one peer at a time and accepts the next after a
 /// disconnect; a client retries every <c>reconnect-ms</c> when that is set. A length of 0 or above 69,632, or a stream
 /// that ends inside a frame, closes that connection with a log line and a count; the node carries on.
+/// The node loop never waits on the peer: frames from the device go into a send queue bounded at
+/// <see cref="SendQueueLimit"/> bytes that a writer thread drains as the socket takes them; a frame that finds the
+/// queue full is dropped under <see cref="NetdevCounters.DroppedSendQueueFull"/>.
 /// </summary>
 public sealed class StreamNetdev : Netdev
 {
-    private readonly CancellationTokenSource _stop = new();
-    private readonly byte[] _sendBuffer = new byte[MaxFrame + 4];
+    /// <summary>Bytes (with their length prefixes) the send queue holds at most: about 700 full-size frames.</summary>
+    public const int SendQueueLimit = 1 << 20;
+
+    private readonly ConcurrentQueue<(byte[] Buffer, int Length)> _sendQueue = new();
+    private readonly SemaphoreSlim _sendReady = new(0);
+    private long _sendQueued;
     private Socket? _listener;
     private volatile Socket? _peer;
     private Thread? _thread;
+    private Thread? _writer;
 
     internal StreamNetdev(NetdevSpec spec, NodeLoop loop, ILogger? logger)
         : base(spec, loop, logger)
@@ -53,7 +63,12 @@ public sealed class StreamNetdev : Netdev
 
         _thread = new Thread(Spec.Server ? ServeLoop : ClientLoop) { IsBackground = true, Name = "netdev " + Spec.Text };
         _thread.Start();
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "netdev writer " + Spec.Text };
+        _writer.Start();
     }
+
+    /// <summary>Bytes waiting in the send queue.</summary>
+    public long SendQueued => Interlocked.Read(ref _sendQueued);
 
     public override void ReceiveFrame(ReadOnlySpan<byte> frame)
     {
@@ -70,33 +85,73 @@ public sealed class StreamNetdev : Netdev
             return;
         }
 
-        // Prefix and frame go out in one buffer, written whole: a frame is never split by a partial write.
-        BinaryPrimitives.WriteUInt32BigEndian(_sendBuffer, (uint)frame.Length);
-        frame.CopyTo(_sendBuffer.AsSpan(4));
         int total = frame.Length + 4;
-        try
+        if (Interlocked.Read(ref _sendQueued) + total > SendQueueLimit)
         {
-            int sent = 0;
-            while (sent < total)
+            Counters.SendQueueFull();
+            return;
+        }
+
+        // Prefix and frame go out in one buffer, written whole: a frame is never split by a partial write.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(total);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer, (uint)frame.Length);
+        frame.CopyTo(buffer.AsSpan(4));
+        Interlocked.Add(ref _sendQueued, total);
+        _sendQueue.Enqueue((buffer, total));
+        _sendReady.Release();
+    }
+
+    /// <summary>The writer thread: sends queued frames in order; it, not the loop, waits when the peer is slow.</summary>
+    private void WriteLoop()
+    {
+        while (true)
+        {
+            try
             {
-                sent += peer.Send(_sendBuffer, sent, total - sent, SocketFlags.None);
+                _sendReady.Wait(Closing.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
             }
 
-            Counters.FrameOut();
-        }
-        catch (SocketException)
-        {
-            Counters.SendError();
-        }
-        catch (ObjectDisposedException)
-        {
-            Counters.SendError();
+            if (!_sendQueue.TryDequeue(out (byte[] Buffer, int Length) item))
+            {
+                continue;
+            }
+
+            try
+            {
+                Socket? peer = _peer;
+                if (peer is null)
+                {
+                    Counters.NotConnected();
+                    continue;
+                }
+
+                int sent = 0;
+                while (sent < item.Length)
+                {
+                    sent += peer.Send(item.Buffer, sent, item.Length - sent, SocketFlags.None);
+                }
+
+                Counters.FrameOut();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                Counters.SendError();
+            }
+            finally
+            {
+                Interlocked.Add(ref _sendQueued, -item.Length);
+                ArrayPool<byte>.Shared.Return(item.Buffer);
+            }
         }
     }
 
     public override void Dispose()
     {
-        _stop.Cancel();
+        Closing.Cancel();
         _peer?.Dispose();
         _listener?.Dispose();
         if (Spec.Server && Spec.Local!.IsUnix)
@@ -112,12 +167,17 @@ public sealed class StreamNetdev : Netdev
         }
 
         _thread?.Join(TimeSpan.FromSeconds(2));
-        _stop.Dispose();
+        _writer?.Join(TimeSpan.FromSeconds(2));
+        while (_sendQueue.TryDequeue(out (byte[] Buffer, int Length) item))
+        {
+            Counters.SendError();   // queued for a peer the node no longer has
+            ArrayPool<byte>.Shared.Return(item.Buffer);
+        }
     }
 
     private void ServeLoop()
     {
-        while (!_stop.IsCancellationRequested)
+        while (!Closing.IsCancellationRequested)
         {
             Socket peer;
             try
@@ -136,7 +196,7 @@ public sealed class StreamNetdev : Netdev
     private void ClientLoop()
     {
         NetdevEndpoint remote = Spec.Remote!;
-        while (!_stop.IsCancellationRequested)
+        while (!Closing.IsCancellationRequested)
         {
             EndPoint endpoint = remote.ToEndPoint();
             var socket = new Socket(endpoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetwork : endpoint.AddressFamily, SocketType.Stream, remote.IsUnix ? ProtocolType.Unspecified : ProtocolType.Tcp);
@@ -153,7 +213,7 @@ public sealed class StreamNetdev : Netdev
                     return;
                 }
 
-                if (_stop.Token.WaitHandle.WaitOne(Spec.ReconnectMs))
+                if (Closing.Token.WaitHandle.WaitOne(Spec.ReconnectMs))
                 {
                     return;
                 }
@@ -166,7 +226,7 @@ public sealed class StreamNetdev : Netdev
             }
 
             Serve(socket);
-            if (Spec.ReconnectMs <= 0 || _stop.Token.WaitHandle.WaitOne(Spec.ReconnectMs))
+            if (Spec.ReconnectMs <= 0 || Closing.Token.WaitHandle.WaitOne(Spec.ReconnectMs))
             {
                 return;
             }
@@ -221,7 +281,11 @@ public sealed class StreamNetdev : Netdev
                     break;
                 }
 
-                PostFrame(buffer.AsSpan(0, (int)length));
+                if (!PostFrame(buffer.AsSpan(0, (int)length)))
+                {
+                    reason = "netdev closed";
+                    break;
+                }
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -231,7 +295,7 @@ public sealed class StreamNetdev : Netdev
 
         _peer = null;
         peer.Dispose();
-        if (!_stop.IsCancellationRequested)
+        if (!Closing.IsCancellationRequested)
         {
             Log.Disconnected(Logger, Spec.Text, reason);
             PostCarrier(false);

@@ -171,4 +171,88 @@ public sealed class NetdevTests
         netdev.ReceiveFrame(Frame(60, 0));
         Assert.Equal(1, netdev.Counters.DroppedNotConnected);
     }
+
+    [Fact]
+    public void PeerThatNeverReadsDoesNotBlockTheLoopAndWhatTheQueueDropsIsCounted()
+    {
+        // Issue 19 case 4: a peer (a paused QEMU) that stops reading. The loop thread (this one) must never wait in a
+        // send: frames queue up to the bound, the rest are counted, and every frame is accounted for.
+        using var loop = new NodeLoop();
+        Assert.True(NetdevSpec.TryParse("socket,listen=127.0.0.1:0", out NetdevSpec? spec, out _));
+        using var netdev = (StreamNetdev)Netdev.Start(spec, loop);
+        var carrier = new List<bool>();
+        netdev.CarrierChanged = carrier.Add;
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.ReceiveBufferSize = 4096;
+        client.Connect((IPEndPoint)netdev.ListeningOn!);
+        Pump(loop, netdev, () => carrier.Count == 1);
+
+        const int Frames = 30_000;
+        byte[] frame = Frame(1500, 0x5A);
+        var sending = new Thread(() =>
+        {
+            for (int i = 0; i < Frames; i++)
+            {
+                netdev.ReceiveFrame(frame);
+            }
+        });
+        sending.Start();
+        Assert.True(sending.Join(s_timeout), "the loop blocked in a send to a peer that does not read");
+        Assert.True(netdev.Counters.DroppedSendQueueFull > 0);
+        Assert.True(netdev.SendQueued <= StreamNetdev.SendQueueLimit);
+
+        // The peer goes away: what was queued fails and is counted; nothing is lost uncounted.
+        client.Close();
+        Pump(loop, netdev, () => netdev.SendQueued == 0 && netdev.Counters.FramesOut + netdev.Counters.DroppedSendQueueFull
+            + netdev.Counters.DroppedSendError + netdev.Counters.DroppedNotConnected == Frames);
+    }
+
+    [Fact]
+    public void PeerThatSendsFasterThanTheNodeTakesIsBackPressured()
+    {
+        // While the loop takes nothing, the reader stops after InboundLimit frames and the peer's socket fills:
+        // the inbox stays bounded, and once the loop runs again every frame arrives, in order.
+        using var loop = new NodeLoop();
+        Assert.True(NetdevSpec.TryParse("socket,listen=127.0.0.1:0", out NetdevSpec? spec, out _));
+        using var netdev = (StreamNetdev)Netdev.Start(spec, loop);
+        var recorder = new Recorder();
+        var carrier = new List<bool>();
+        netdev.Port = recorder;
+        netdev.CarrierChanged = carrier.Add;
+        using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        client.Connect((IPEndPoint)netdev.ListeningOn!);
+        Pump(loop, netdev, () => carrier.Count == 1);
+
+        const int Limit = 30_000;
+        client.Blocking = false;
+        int started = 0;
+        byte[] wire = new byte[4 + 1500];
+        int pendingOffset = 0;
+        for (; started < Limit; started++)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(wire, 1500);
+            BinaryPrimitives.WriteInt32BigEndian(wire.AsSpan(4), started);
+            int sent = client.Send(wire, 0, wire.Length, SocketFlags.None, out SocketError error);
+            if (error == SocketError.WouldBlock || sent < wire.Length)
+            {
+                pendingOffset = Math.Max(sent, 0);
+                break;
+            }
+        }
+
+        Assert.True(started < Limit, "the peer was never back-pressured");
+        Assert.True(netdev.InboundPending <= Netdev.InboundLimit);
+        Assert.True(netdev.Counters.FramesIn <= started);
+
+        // Finish the frame that was cut, then let the node run: every frame the peer started arrives, in order.
+        client.Blocking = true;
+        var rest = new Thread(() => client.Send(wire, pendingOffset, wire.Length - pendingOffset, SocketFlags.None));
+        rest.Start();
+        Pump(loop, netdev, () => recorder.Frames.Count == started + 1);
+        Assert.True(rest.Join(s_timeout));
+        for (int i = 0; i <= started; i++)
+        {
+            Assert.Equal(i, BinaryPrimitives.ReadInt32BigEndian(recorder.Frames[i]));
+        }
+    }
 }
