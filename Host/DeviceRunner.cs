@@ -131,7 +131,7 @@ public sealed class DeviceRunner
         }
 
         netdev?.Dispose();
-        return 0;
+        return EmuCommandLine.HaltedExit(device, Console.Error);
     }
 
     private void AcceptLoop(Socket listener, VfioUserServer server, ILoggerFactory loggers)

@@ -100,7 +100,7 @@ public static class EmuCommandLine
             if (spec is null)
             {
                 server.Run(stdin);
-                return 0;
+                return HaltedExit(machine.Nic, stderr);
             }
 
             using var loop = new NodeLoop();
@@ -123,7 +123,7 @@ public static class EmuCommandLine
                 server.Run(stdin, loop, netdev);
             }
 
-            return 0;
+            return HaltedExit(machine.Nic, stderr);
         });
 
         var runNetdevOption = new Option<string>("--netdev")
@@ -348,4 +348,16 @@ public static class EmuCommandLine
             builder.SetMinimumLevel(level);
             builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         });
+
+    /// <summary>Exit status 3 when the device stopped on an internal error during the run (issue 19), else 0.</summary>
+    internal static int HaltedExit(Emu.Emulator.E1000.E1000Device device, TextWriter stderr)
+    {
+        if (!device.Halted)
+        {
+            return 0;
+        }
+
+        stderr.WriteLine($"emu: the e1000 model stopped on an internal error: {device.InternalError}");
+        return 3;
+    }
 }

@@ -97,7 +97,7 @@ public sealed class NodeRunner
         Say("  tcp       " + services.Summary);
 
         node.Kernel.Net.DevClose(dev);
-        return 0;
+        return EmuCommandLine.HaltedExit(machine.Nic, Console.Error);
     }
 
     private void PrintBanner(NetDevice dev, NetdevSpec spec, DirectoryInfo? www)

@@ -44,10 +44,25 @@ public sealed partial class E1000Device : IFrameSink
     /// <summary>Frames waiting in the receive FIFO for descriptors.</summary>
     public int RxFifoFrames => _rxFifo.Count;
 
-    private bool DmaAllowed => BusMasterEnabled && Dma is not null;
+    private bool DmaAllowed => BusMasterEnabled && Dma is not null && !Halted;
 
     /// <summary>A frame from the wire (no FCS). It is stored in the receive FIFO, delivered to the host, or counted.</summary>
-    public void ReceiveFrame(ReadOnlySpan<byte> frame) => ReceiveFrameInternal(frame, loopback: false);
+    public void ReceiveFrame(ReadOnlySpan<byte> frame)
+    {
+        if (Halted)
+        {
+            DropReceived(frame, E1000DropReason.RxDeviceHalted);
+            return;
+        }
+
+        try
+        {
+            ReceiveFrameInternal(frame, loopback: false);
+        }
+        catch (Exception e) when (Halt(e, $"a {frame.Length}-byte frame from the wire"))
+        {
+        }
+    }
 
     private void ReceiveFrameInternal(ReadOnlySpan<byte> frame, bool loopback)
     {
@@ -406,8 +421,8 @@ public sealed partial class E1000Device : IFrameSink
 
     private void RxTimers()
     {
-        _rdtrTimer ??= Scheduler.CreateTimer("e1000 RDTR", OnReceiveDelayTimer);
-        _radvTimer ??= Scheduler.CreateTimer("e1000 RADV", OnReceiveDelayTimer);
+        _rdtrTimer ??= CreateDeviceTimer("e1000 RDTR", OnReceiveDelayTimer);
+        _radvTimer ??= CreateDeviceTimer("e1000 RADV", OnReceiveDelayTimer);
     }
 
     private void OnReceiveDelayTimer()

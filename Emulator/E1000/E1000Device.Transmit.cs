@@ -169,8 +169,8 @@ public sealed partial class E1000Device
 
     private void TxTimers()
     {
-        _tidvTimer ??= Scheduler.CreateTimer("e1000 TIDV", OnTransmitDelayTimer);
-        _tadvTimer ??= Scheduler.CreateTimer("e1000 TADV", OnTransmitDelayTimer);
+        _tidvTimer ??= CreateDeviceTimer("e1000 TIDV", OnTransmitDelayTimer);
+        _tadvTimer ??= CreateDeviceTimer("e1000 TADV", OnTransmitDelayTimer);
     }
 
     private void OnTransmitDelayTimer()

@@ -52,8 +52,8 @@ public sealed partial class E1000Device : PciFunction
         Scheduler = scheduler;
         _logger = logger ?? NullLogger.Instance;
         Eeprom = new MicrowireEeprom(eeprom);
-        _throttleTimer = scheduler.CreateTimer("e1000 ITR", OnThrottleTimer);
-        _autonegTimer = scheduler.CreateTimer("e1000 autoneg", OnAutonegTimer);
+        _throttleTimer = CreateDeviceTimer("e1000 ITR", OnThrottleTimer);
+        _autonegTimer = CreateDeviceTimer("e1000 autoneg", OnAutonegTimer);
 
         InitConfigSpace();
         RegisterBar = AddBar(0, PciBarKind.Memory32, E1000Reg.WindowSize, minAccessSize: 4);
@@ -264,6 +264,35 @@ public sealed partial class E1000Device : PciFunction
     /// <summary>A 32-bit register read at a BAR0 offset; the low two offset bits are ignored.</summary>
     public uint ReadRegister(uint offset)
     {
+        try
+        {
+            return ReadRegisterCore(offset);
+        }
+        catch (Exception e) when (Halt(e, "read", offset))
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>A 32-bit register write at a BAR0 offset; the low two offset bits are ignored.</summary>
+    public void WriteRegister(uint offset, uint value)
+    {
+        if (Halted)
+        {
+            return;   // a chip that hit an internal error takes no more commands
+        }
+
+        try
+        {
+            WriteRegisterCore(offset, value);
+        }
+        catch (Exception e) when (Halt(e, "write", offset, value))
+        {
+        }
+    }
+
+    private uint ReadRegisterCore(uint offset)
+    {
         uint index = (offset & (E1000Reg.WindowSize - 1)) >> 2;
         RegisterInfo? row = E1000RegisterMap.At(index);
         if (row is null)
@@ -297,8 +326,7 @@ public sealed partial class E1000Device : PciFunction
         }
     }
 
-    /// <summary>A 32-bit register write at a BAR0 offset; the low two offset bits are ignored.</summary>
-    public void WriteRegister(uint offset, uint value)
+    private void WriteRegisterCore(uint offset, uint value)
     {
         uint index = (offset & (E1000Reg.WindowSize - 1)) >> 2;
         RegisterInfo? row = E1000RegisterMap.At(index);
@@ -703,9 +731,15 @@ public sealed partial class E1000Device : PciFunction
     public override void ConfigWrite(int offset, int size, uint value)
     {
         base.ConfigWrite(offset, size, value);
-        if (offset < PciConfigSpace.Command + 2 && offset + size > PciConfigSpace.Command && BusMasterEnabled)
+        if (offset < PciConfigSpace.Command + 2 && offset + size > PciConfigSpace.Command && BusMasterEnabled && !Halted)
         {
-            DrainReceiveFifo();
+            try
+            {
+                DrainReceiveFifo();
+            }
+            catch (Exception e) when (Halt(e, "PCI COMMAND write", (uint)offset, value))
+            {
+            }
         }
     }
 

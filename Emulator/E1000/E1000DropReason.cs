@@ -41,4 +41,7 @@ public enum E1000DropReason
 
     /// <summary>TX: no wire attached to the port.</summary>
     TxNoWire,
+
+    /// <summary>RX: the device stopped after an internal error (<see cref="E1000Device.InternalError"/>).</summary>
+    RxDeviceHalted,
 }
