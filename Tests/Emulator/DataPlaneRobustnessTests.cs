@@ -170,5 +170,6 @@ public sealed class DataPlaneRobustnessTests
         }
 
         h.Nic.Read(E1000Reg.Status);
+        Assert.False(h.Device.Halted, h.Device.InternalError);   // the guard never had to catch anything
     }
 }

@@ -137,6 +137,7 @@ public sealed class HostileDriverTests
 
     private static void AssertStillTransmits(DataPlaneHarness h)
     {
+        Assert.False(h.Device.Halted, h.Device.InternalError);
         int before = h.Probe.Frames.Count;
         byte[] frame = Frames.Ethernet(Frames.PeerMac, 0x88B5, 100);
         h.PutTx(DataPlaneHarness.Legacy(h.TxBuffer(7, frame), frame.Length, Eop | Rs));

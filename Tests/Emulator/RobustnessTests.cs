@@ -84,6 +84,8 @@ public sealed class RobustnessTests
             }
         }
 
+        Assert.False(nic.Nic.Halted, nic.Nic.InternalError);   // the guard never had to catch anything
+
         // Still a working device afterwards.
         machine.Reset();
         nic.ConfigWrite(0x10, 4, (uint)NicHarness.Bar0);
