@@ -39,6 +39,21 @@ public sealed class EmuProcessQtestTarget : IQtestTarget
         _process.StandardInput.AutoFlush = true;
     }
 
+    /// <summary>The process, for measurements such as its resident memory.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>What the process wrote to stderr so far.</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
     public string Send(string command)
     {
         _process.StandardInput.WriteLine(command);
