@@ -6,7 +6,7 @@ using Emu.Stack.Wire;
 namespace Emu.Tests.Stack;
 
 /// <summary>
-/// ../shared/captures/linux-to-linux.pcap holds two Linux hosts on one wire. The frames host B sent are replayed, at
+/// Tests/captures/linux-to-linux.pcap holds two Linux hosts on one wire. The frames host B sent are replayed, at
 /// their captured times, into our stack standing in for host A (same MAC, so the same addresses); for each one that A
 /// answered, our answer must be A's: the Neighbor Advertisement for B's solicitation, the echo reply for a 1452-byte
 /// ping, and the fragmented echo reply for a fragmented 4000-byte ping.
@@ -25,7 +25,7 @@ public sealed class CaptureReplayTests
         }
 
         Assert.NotNull(dir);
-        return Path.Combine(dir, "..", "shared", "captures", "linux-to-linux.pcap");
+        return Path.Combine(dir, "Tests", "captures", "linux-to-linux.pcap");
     }
 
     /// <summary>Classic pcap (microsecond, little-endian, LINKTYPE_ETHERNET): (time in ns from the first frame, frame).</summary>

@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_QEMU = (
-    "bash /work/shared/qemu/qemu.sh -accel qtest -machine pc,pit=off -qtest stdio "
+    "bash " + os.path.join(HERE, "qemu11.sh") + " -accel qtest -machine pc,pit=off -qtest stdio "
     "-display none -nodefaults -device e1000,addr=03.0,mac=52:54:00:12:34:56"
 )
 REPLY_PREFIXES = ("OK", "FAIL", "ERR")
