@@ -42,7 +42,7 @@ public sealed class DeviceRunner
 
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
-    public int Run(string socketPath, MachineOptions options, NetdevSpec? spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null)
+    public int Run(string socketPath, MachineOptions options, NetdevSpec? spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null)
     {
         var scheduler = new EventScheduler();
         EepromImage eeprom = options.Eeprom ?? EepromImage.Default82540Em().WithMacAddress(options.Mac);
@@ -56,6 +56,13 @@ public sealed class DeviceRunner
         });
         scheduler.AfterEvent += server.SyncIntx;
         using NodeLoop loop = _loop;
+        if (!Instruments.InstrumentSession.TryOpen(instruments ?? Instruments.InstrumentOptions.None, scheduler, Console.Error, out Instruments.InstrumentSession? session))
+        {
+            return 2;
+        }
+
+        using Instruments.InstrumentSession ownedSession = session;
+        session.AttachDevice(device);
         using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, scheduler, pcapFormat);
         device.Tap = capture;
 
@@ -131,6 +138,7 @@ public sealed class DeviceRunner
         }
 
         netdev?.Dispose();
+        session.WriteSummary(_out);
         return EmuCommandLine.HaltedExit(device, Console.Error);
     }
 

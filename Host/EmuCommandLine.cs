@@ -4,6 +4,7 @@ using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Qtest;
 using Emu.Emulator.Wire;
+using Emu.Host.Instruments;
 using Microsoft.Extensions.Logging;
 
 namespace Emu.Host;
@@ -61,9 +62,11 @@ public static class EmuCommandLine
             pcapFormatOption,
             logLevelOption,
         };
+        InstrumentCommandOptions qtestInstruments = InstrumentCommandOptions.AddTo(qtest, node: false);
         qtest.SetAction(parse =>
         {
-            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
+                || !qtestInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
             {
                 return 2;
             }
@@ -78,6 +81,13 @@ public static class EmuCommandLine
 
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
             var machine = new PcMachine(options, loggers);
+            if (!InstrumentSession.TryOpen(instrumentOptions, machine.Scheduler, stderr, out InstrumentSession? instruments))
+            {
+                return 2;
+            }
+
+            using InstrumentSession session = instruments;
+            session.AttachDevice(machine.Nic);
             var server = new QtestServer(machine, stdout);
             FileInfo? pcap = parse.GetValue(pcapOption);
             PacketCapture? capture = null;
@@ -100,6 +110,7 @@ public static class EmuCommandLine
             if (spec is null)
             {
                 server.Run(stdin);
+                session.WriteSummary(stderr);
                 return HaltedExit(machine.Nic, stderr);
             }
 
@@ -123,6 +134,7 @@ public static class EmuCommandLine
                 server.Run(stdin, loop, netdev);
             }
 
+            session.WriteSummary(stderr);
             return HaltedExit(machine.Nic, stderr);
         });
 
@@ -158,9 +170,11 @@ public static class EmuCommandLine
             durationOption,
             logLevelOption,
         };
+        InstrumentCommandOptions runInstruments = InstrumentCommandOptions.AddTo(run, node: true);
         run.SetAction(parse =>
         {
-            if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
+                || !runInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
             {
                 return 2;
             }
@@ -193,7 +207,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www);
+                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {
@@ -226,9 +240,11 @@ public static class EmuCommandLine
             durationOption,
             logLevelOption,
         };
+        InstrumentCommandOptions deviceInstruments = InstrumentCommandOptions.AddTo(device, node: true);
         device.SetAction(parse =>
         {
-            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options))
+            if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
+                || !deviceInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
             {
                 return 2;
             }
@@ -262,7 +278,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption));
+                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {

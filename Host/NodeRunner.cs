@@ -48,13 +48,20 @@ public sealed class NodeRunner
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
     /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
-    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null)
+    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null)
     {
         // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
         var node = new Node(options, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
         Node = node;
         PcMachine machine = node.Machine;
         using NodeLoop loop = _loop;
+        if (!Instruments.InstrumentSession.TryOpen(instruments ?? Instruments.InstrumentOptions.None, machine.Scheduler, Console.Error, out Instruments.InstrumentSession? session))
+        {
+            return 2;
+        }
+
+        using Instruments.InstrumentSession ownedSession = session;
+        session.AttachDevice(machine.Nic);
         using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {
@@ -95,6 +102,7 @@ public sealed class NodeRunner
         TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, item => netdev.Deliver(item), machine.SyncInterrupts, duration, stop);
         PrintSummary(node, dev, netdev, elapsed);
         Say("  tcp       " + services.Summary);
+        session.WriteSummary(_out);
 
         node.Kernel.Net.DevClose(dev);
         return EmuCommandLine.HaltedExit(machine.Nic, Console.Error);

@@ -123,6 +123,7 @@ public sealed partial class E1000Device : IFrameSink
         if (!loopback)
         {
             Tap?.Tap(frame, outbound: false, dropReason: null);
+            Probe?.Frame(frame, outbound: false, drop: null);
         }
 
         // Nothing waiting and descriptors free: straight through the FIFO to host memory (no staging copy).
@@ -191,6 +192,7 @@ public sealed partial class E1000Device : IFrameSink
     {
         Statistics.Drop(reason);
         Tap?.Tap(frame, outbound: false, DropCounterName(reason));
+        Probe?.Frame(frame, outbound: false, DropCounterName(reason));
     }
 
     /// <summary>The hardware statistic a drop shows in, where the manual has one, and Emu's own counter name.</summary>
@@ -306,7 +308,7 @@ public sealed partial class E1000Device : IFrameSink
         {
             uint head = _regs[Rdh >> 2];
             ulong descriptorAddress = ringBase + ((ulong)head * RxDescriptorSize);
-            if (!Dma!.TryRead(descriptorAddress, descriptor))
+            if (!DmaRead(descriptorAddress, descriptor))
             {
                 DmaError(E1000DropReason.RxDmaError, descriptorAddress);
                 return;
@@ -314,7 +316,7 @@ public sealed partial class E1000Device : IFrameSink
 
             ulong bufferAddress = BinaryPrimitives.ReadUInt64LittleEndian(descriptor);
             int slice = Math.Min(bufferSize, stored.Length - offset);
-            if (slice > 0 && !Dma.TryWrite(bufferAddress, stored.Slice(offset, slice)))
+            if (slice > 0 && !DmaWrite(bufferAddress, stored.Slice(offset, slice)))
             {
                 DmaError(E1000DropReason.RxDmaError, bufferAddress);
                 slice = stored.Length - offset;   // the rest of the frame is lost; close it in this descriptor
@@ -329,10 +331,12 @@ public sealed partial class E1000Device : IFrameSink
             descriptor[12] = (byte)(RxStatusDd | (last ? RxStatusEop | status : status & RxStatusVp));
             descriptor[13] = last ? errors : (byte)0;
             BinaryPrimitives.WriteUInt16LittleEndian(descriptor[14..], special);
-            if (!Dma.TryWrite(descriptorAddress, descriptor))
+            if (!DmaWrite(descriptorAddress, descriptor))
             {
                 DmaError(E1000DropReason.RxDmaError, descriptorAddress);
             }
+
+            Probe?.RxDescriptor(head, descriptor);
 
             _regs[Rdh >> 2] = (head + 1) % count;
             first = false;

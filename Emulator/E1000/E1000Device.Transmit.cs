@@ -104,7 +104,7 @@ public sealed partial class E1000Device
         while (head != tail && processed < count)
         {
             ulong address = ringBase + ((ulong)head * TxDescriptorSize);
-            if (!Dma!.TryRead(address, descriptor))
+            if (!DmaRead(address, descriptor))
             {
                 DmaError(E1000DropReason.TxDmaError, address);
                 break;
@@ -116,7 +116,7 @@ public sealed partial class E1000Device
             {
                 // §3.3.3.2: status written back with DD; for IDE descriptors TXDW waits for TIDV.
                 byte sta = (byte)((descriptor[12] & 0xF0) | TxStatusDd);
-                if (!Dma.TryWrite(address + 12, new ReadOnlySpan<byte>(in sta)))
+                if (!DmaWrite(address + 12, new ReadOnlySpan<byte>(in sta)))
                 {
                     DmaError(E1000DropReason.TxDmaError, address + 12);
                 }
@@ -126,6 +126,7 @@ public sealed partial class E1000Device
                 reported |= !ide;
             }
 
+            Probe?.TxDescriptor(head, descriptor, (lower & (TxdCmdRs | TxdCmdRps)) != 0);
             head = (head + 1) % count;
             _regs[Tdh >> 2] = head;
             processed++;
@@ -299,7 +300,7 @@ public sealed partial class E1000Device
             return;
         }
 
-        if (!Dma!.TryRead(address, _txPacket.AsSpan(_tx.Length, length)))
+        if (!DmaRead(address, _txPacket.AsSpan(_tx.Length, length)))
         {
             DmaError(E1000DropReason.TxDmaError, address);
             _tx.Oversize = true;
@@ -369,10 +370,16 @@ public sealed partial class E1000Device
         // the transmit FIFO (so an MSS of 65535 is never usable). An unusable context fails the packet (TSCTFC).
         ref readonly TxContext context = ref _tx.Context;
         int segmentLimit = Math.Min(TxPacketLimit(), _txPacket.Length - TsoHeaderMax);
-        if (context.HeaderLength == 0 || context.HeaderLength > TsoHeaderMax || context.Mss == 0
-            || context.Mss + context.HeaderLength > segmentLimit || (context.Tucmd & (TxdCmdTse >> 24)) == 0)
+        string? refused = context.HeaderLength == 0 ? "HDRLEN is 0"
+            : context.HeaderLength > TsoHeaderMax ? $"HDRLEN {context.HeaderLength} is over {TsoHeaderMax} (§3.5.5)"
+            : context.Mss == 0 ? "MSS is 0"
+            : context.Mss + context.HeaderLength > segmentLimit ? $"MSS {context.Mss} + HDRLEN {context.HeaderLength} is over {segmentLimit}, the transmit FIFO less 80 bytes (§3.3.6)"
+            : (context.Tucmd & (TxdCmdTse >> 24)) == 0 ? "the context descriptor did not set TSE"
+            : null;
+        if (refused is not null)
         {
             _tx.Oversize = true;
+            Probe?.TsoContextRejected(context, refused);
         }
     }
 
@@ -390,7 +397,7 @@ public sealed partial class E1000Device
             if (_tx.HeaderFilled < headerLength)
             {
                 int take = Math.Min(headerLength - _tx.HeaderFilled, length - offset);
-                if (!Dma!.TryRead(address + (ulong)offset, _txHeader.AsSpan(_tx.HeaderFilled, take)))
+                if (!DmaRead(address + (ulong)offset, _txHeader.AsSpan(_tx.HeaderFilled, take)))
                 {
                     DmaError(E1000DropReason.TxDmaError, address);
                     _tx.Oversize = true;
@@ -424,7 +431,7 @@ public sealed partial class E1000Device
             }
 
             int chunk = Math.Min(room, length - offset);
-            if (!Dma!.TryRead(address + (ulong)offset, _txPacket.AsSpan(TsoHeaderMax + _tx.Length, chunk)))
+            if (!DmaRead(address + (ulong)offset, _txPacket.AsSpan(TsoHeaderMax + _tx.Length, chunk)))
             {
                 DmaError(E1000DropReason.TxDmaError, address);
                 _tx.Oversize = true;
@@ -556,10 +563,12 @@ public sealed partial class E1000Device
         {
             Statistics.Drop(E1000DropReason.TxNoWire);
             Tap?.Tap(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire));
+            Probe?.Frame(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire));
             return;
         }
 
         Tap?.Tap(tagged, outbound: true, dropReason: null);
+        Probe?.Frame(tagged, outbound: true, drop: null);
         Statistics.TxSent++;
         Wire.ReceiveFrame(tagged);
     }

