@@ -81,8 +81,13 @@ internal sealed class E1000Hw
         WriteFlush();
         _kernel.Msleep(2);
 
-        // MANC: no ARP offload to the manageability engine.
-        Write(Manc, Read(Manc) & ~0x2000u);
+        // e1000_init_manageability: only with manageability pass-through (MANC.RCV_TCO_EN and EN_MAC_ADDR_FILTER)
+        // is ARP taken away from the manageability engine; otherwise MANC is left alone.
+        uint manc = Read(Manc);
+        if ((manc & 0x0002_0000) != 0 && (manc & 0x0010_0000) != 0)
+        {
+            Write(Manc, manc & ~0x2000u);
+        }
         Write(Imc, 0xFFFF_FFFF);
         Read(Icr);
     }
@@ -525,9 +530,14 @@ internal sealed class E1000Hw
     /// <summary>e1000_clear_hw_cntrs: reading each statistics register clears it.</summary>
     public void ClearHwCntrs()
     {
+        // Linux reads the named counters only: the offsets between them (0x4024, 0x402C, 0x4044, 0x4084, 0x4098,
+        // 0x409C) are reserved (§13.7).
         for (uint offset = Crcerrs; offset <= Tsctfc; offset += 4)
         {
-            Read(offset);
+            if (offset is not (0x4024 or 0x402C or 0x4044 or 0x4084 or 0x4098 or 0x409C))
+            {
+                Read(offset);
+            }
         }
     }
 }

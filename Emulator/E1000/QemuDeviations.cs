@@ -210,6 +210,12 @@ public static class QemuDeviations
         "transmitted frames loop back inside the MAC into the receive ring; nothing reaches the wire",
         "does not implement LBM: the frame goes to the wire");
 
+    public static readonly QemuDeviation TxHeadOutsideRing = new(
+        "tx-head-outside-ring",
+        "§13.4.39 TDH, §3.3.1 (the head lies inside the ring; software sets it after a reset, before TCTL.EN)",
+        "with TDH written at or past TDLEN/16 the transmit engine stops and keeps the head (counted as RingInvalid; --check warns head-outside-ring)",
+        "fetches the descriptor past the ring's end, sends and writes it back, and wraps TDH to 0");
+
     public static IReadOnlyList<QemuDeviation> All { get; } =
     [
         CtrlRstResets,
@@ -246,6 +252,7 @@ public static class QemuDeviations
         TsoNoEmptySegment,
         TsoIpv6PayloadLength,
         RctlMacLoopback,
+        TxHeadOutsideRing,
     ];
 
     public static QemuDeviation? Find(string id)

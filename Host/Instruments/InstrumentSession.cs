@@ -66,17 +66,33 @@ public sealed class InstrumentSession : IDisposable
         return true;
     }
 
+    /// <summary>The <c>--check</c> rules on the device, once attached.</summary>
+    public DeviceChecker? Checker { get; private set; }
+
     /// <summary>Puts the device-level probes (trace, checks) on <paramref name="device"/>.</summary>
     public void AttachDevice(E1000Device device)
     {
-        _ = device;
+        DeviceProbe? probe = null;
+        if (Trace is { } trace && DeviceTracer.Covers(Categories))
+        {
+            probe = new DeviceTracer(device, trace);
+        }
+
+        if (Options.Check)
+        {
+            Checker = new DeviceChecker(device, Trace!);
+            probe = DeviceProbe.Combine(probe, Checker);
+        }
+
+        device.Probe = probe;
     }
 
     /// <summary>What the instruments say at exit (the checks' summary); nothing when they have nothing to say.</summary>
     public void WriteSummary(TextWriter output)
     {
-        _ = output;
+        Checker?.Finish(output);
         Trace?.Flush();
+        output.Flush();
     }
 
     public void Dispose()
