@@ -81,13 +81,8 @@ internal sealed class E1000Hw
         WriteFlush();
         _kernel.Msleep(2);
 
-        // e1000_init_manageability: only with manageability pass-through (MANC.RCV_TCO_EN and EN_MAC_ADDR_FILTER)
-        // is ARP taken away from the manageability engine; otherwise MANC is left alone.
-        uint manc = Read(Manc);
-        if ((manc & 0x0002_0000) != 0 && (manc & 0x0010_0000) != 0)
-        {
-            Write(Manc, manc & ~0x2000u);
-        }
+        // e1000_reset_hw, 82540 and later: disable hardware ARP replies (MANC.ARP_EN) after every reset.
+        Write(Manc, Read(Manc) & ~0x2000u);
         Write(Imc, 0xFFFF_FFFF);
         Read(Icr);
     }

@@ -10,7 +10,7 @@ public static class CheckRules
     public static readonly CheckRule RingLength = new("ring-length", "§13.4.27, §13.4.38", "RDLEN/TDLEN must be a non-zero multiple of 128 bytes (eight descriptors); the device ignores bits 6:0");
     public static readonly CheckRule TailOutsideRing = new("tail-outside-ring", "§3.2.6, §13.4.29, §13.4.40", "RDT/TDT must point inside the ring (below RDLEN/16, TDLEN/16)");
     public static readonly CheckRule HeadOutsideRing = new("head-outside-ring", "§13.4.28, §13.4.39", "RDH/TDH written outside the ring (at or past RDLEN/16, TDLEN/16); Emu stops that engine, QEMU wraps the head (deviation tx-head-outside-ring)");
-    public static readonly CheckRule TdtWhileDisabled = new("tdt-while-disabled", "§3.3.1, §13.4.33", "TDT moved while TCTL.EN is clear: nothing is sent until the unit is enabled");
+    public static readonly CheckRule TdtWhileDisabled = new("tdt-while-disabled", "§3.3.1, §13.4.33", "TDT moved while TCTL.EN was clear, and the unit was reset or the run ended before TCTL.EN was set: those descriptors were never sent (queuing ahead of EN is allowed)");
     public static readonly CheckRule HeadWhileEnabled = new("head-while-enabled", "§13.4.28, §13.4.39", "RDH/TDH are the hardware's: software writes them only after a reset and before the unit is enabled");
     public static readonly CheckRule DescriptorReclaimed = new("descriptor-reclaimed", "§3.2.6, §3.3.1", "the tail moved back over descriptors the device owned and had not yet written back (DD)");
     public static readonly CheckRule DmaOutsideMemory = new("dma-outside-ram", "§3.2.3, §3.3.3", "a descriptor or buffer address outside guest RAM (a master abort on a real bus)");

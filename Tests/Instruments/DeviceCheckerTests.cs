@@ -70,6 +70,32 @@ public sealed class DeviceCheckerTests
     }
 
     [Fact]
+    public void DescriptorsQueuedBeforeTheUnitIsEnabledAreAllowed()
+    {
+        // Linux queues a frame that races the link-up which sets TCTL.EN: the descriptor goes when EN is set.
+        (NicHarness h, DeviceChecker checker, StringWriter output) = Checked();
+        TxRing(h, enable: false);
+        h.Machine.Memory.TryWrite(Ring, DataPlaneHarness.Legacy(0x31_0000, 60, TxdCmdEop | TxdCmdIfcs | TxdCmdRs));
+        h.Write(Tdt, 1);
+        h.Write(Tctl, TctlEn | TctlPsp);
+        Assert.Equal(1u, h.Read(Tdh));
+        checker.Finish(output);
+        Assert.True(checker.Total == 0, output.ToString());
+    }
+
+    [Fact]
+    public void DescriptorsQueuedAndThenResetAwayAreNamed()
+    {
+        (NicHarness h, DeviceChecker checker, StringWriter output) = Checked();
+        TxRing(h, enable: false);
+        h.Write(Tdt, 2);
+        h.Write(Ctrl, CtrlRst);
+        Assert.Equal(1, checker.Counts[CheckRules.TdtWhileDisabled]);
+        Assert.Contains("TDT moved 0 -> 2", output.ToString());
+        Assert.Contains("the MAC was reset (CTRL.RST) before TCTL.EN was set", output.ToString());
+    }
+
+    [Fact]
     public void ARuleFloodIsPrintedUpToTheLimitAndCountedInFull()
     {
         (NicHarness h, DeviceChecker checker, StringWriter output) = Checked();

@@ -36,11 +36,11 @@ public sealed partial class VfioUserGuestTests
     {
         private readonly Thread _thread;
 
-        public DeviceHost(NetdevSpec? netdev = null)
+        public DeviceHost(NetdevSpec? netdev = null, Emu.Host.Instruments.InstrumentOptions? instruments = null)
         {
             SocketPath = Path.Combine(Path.GetTempPath(), $"emu-vfio-{Guid.NewGuid():N}.sock");
             Runner = new DeviceRunner(TextWriter.Synchronized(Output));
-            _thread = new Thread(() => Runner.Run(SocketPath, new MachineOptions(), netdev, null, CaptureFormat.PcapNg, TimeSpan.FromMinutes(10), NullLoggerFactory.Instance, CancellationToken.None))
+            _thread = new Thread(() => Runner.Run(SocketPath, new MachineOptions(), netdev, null, CaptureFormat.PcapNg, TimeSpan.FromMinutes(10), NullLoggerFactory.Instance, CancellationToken.None, instruments: instruments))
             {
                 IsBackground = true,
             };
@@ -122,6 +122,61 @@ public sealed partial class VfioUserGuestTests
         foreach (string part in new[] { "Register test  (offline)", "Eeprom test    (offline)", "Interrupt test (offline)", "Loopback test  (offline)", "Link test   (on/offline)" })
         {
             Assert.Matches(new Regex(Regex.Escape(part) + @"\s+0\b"), o);
+        }
+    }
+
+    [Fact]
+    public void LinuxsOwnDriverTriggersNoCheckInProbeSelfTestTrafficAndRemove()
+    {
+        // emu device --check under Linux's e1000.ko: every rule silent through probe, ethtool -t, traffic both ways,
+        // a link reset, an interface down/up and the module's removal.
+        Install();
+        string trace = Path.Combine(Path.GetTempPath(), $"emu-check-{Guid.NewGuid():N}.txt");
+        try
+        {
+            var instruments = new Emu.Host.Instruments.InstrumentOptions { Check = true, Trace = "regs,desc,irq", TraceFile = new FileInfo(trace) };
+            string summary;
+            using (var host = new DeviceHost(instruments: instruments))
+            {
+                LinuxGuestResult result = RunGuest(host, $$"""
+                    ping6 -c 3 {{NodeAddress}}%eth0 > /dev/null && echo PING-OK
+                    ethtool -t eth0 offline; echo "self-test rc=$?"
+                    i=0; while [ $i -lt 100 ] && ! ip link show eth0 | grep -q LOWER_UP; do sleep 0.1; i=$((i+1)); done
+                    sleep 3
+                    dd if=/dev/zero bs=1k count=256 2>/dev/null | socat -u - TCP6:[{{NodeAddress}}%eth0]:9 && echo TCP-OK
+                    ping6 -c 20 -i 0.05 -s 1400 {{NodeAddress}}%eth0 > /dev/null && echo PING-LARGE-OK
+                    ethtool -r eth0; sleep 1
+                    ip link set eth0 down; ip link set eth0 up
+                    i=0; while [ $i -lt 100 ] && ! ip link show eth0 | grep -q LOWER_UP; do sleep 0.1; i=$((i+1)); done
+                    sleep 3
+                    ping6 -c 2 {{NodeAddress}}%eth0 > /dev/null && echo PING-AGAIN-OK
+                    rmmod e1000 && echo REMOVED
+                    """);
+                Assert.True(result.ExitCode == 0, result.ToString() + host.Output);
+                foreach (string mark in new[] { "PING-OK", "The test result is PASS", "TCP-OK", "PING-LARGE-OK", "PING-AGAIN-OK", "REMOVED" })
+                {
+                    Assert.Contains(mark, result.Output, StringComparison.Ordinal);
+                }
+
+                host.Dispose();
+                summary = host.Output.ToString();
+            }
+
+            string lines = File.ReadAllText(trace);
+            File.Copy(trace, Path.Combine(Path.GetTempPath(), "emu-last-guest-check-trace.txt"), overwrite: true);
+            _log.WriteLine(string.Join('\n', lines.Split('\n').Where(l => l.Contains("CHECK", StringComparison.Ordinal)).Take(50)));
+            Assert.Contains("emu: --check: no warnings", summary, StringComparison.Ordinal);
+            Assert.DoesNotContain(" CHECK ", lines, StringComparison.Ordinal);
+
+            // The trace saw the driver at work: the self-test's register writes, descriptors, interrupts.
+            Assert.Contains("W RCTL", lines, StringComparison.Ordinal);
+            Assert.Contains("TXD[", lines, StringComparison.Ordinal);
+            Assert.Contains("RXD[", lines, StringComparison.Ordinal);
+            Assert.Contains("IRQ INTx high", lines, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(trace);
         }
     }
 
