@@ -6,16 +6,14 @@ using Emu.Stack.Wire;
 namespace Emu.Tests.Stack;
 
 /// <summary>
-/// Tests/captures/linux-to-linux.pcap holds two Linux hosts on one wire. The frames host B sent are replayed, at
-/// their captured times, into our stack standing in for host A (same MAC, so the same addresses); for each one that A
-/// answered, our answer must be A's: the Neighbor Advertisement for B's solicitation, the echo reply for a 1452-byte
-/// ping, and the fragmented echo reply for a fragmented 4000-byte ping.
+/// Tests/captures/linux-to-linux.pcap holds two Linux hosts on one wire (recorded by Tests/scripts/record-linux-capture.sh).
+/// Host B is the one that sends the first echo request, host A the one it pings. The frames B sent are replayed, at
+/// their captured times, into our stack standing in for A (same MAC, so the same addresses); for each one that A
+/// answered, our answer must be A's: the Neighbor Advertisement for B's solicitation, the echo replies, and the
+/// fragmented echo reply for a fragmented ping. Every answer A gave in the capture must have been compared.
 /// </summary>
 public sealed class CaptureReplayTests
 {
-    private static readonly byte[] MacA = [0x52, 0x54, 0x00, 0x00, 0x00, 0x0a];
-    private static readonly byte[] MacB = [0x52, 0x54, 0x00, 0x00, 0x00, 0x0b];
-
     public static string CapturePath()
     {
         string? dir = AppContext.BaseDirectory;
@@ -48,18 +46,42 @@ public sealed class CaptureReplayTests
         return frames;
     }
 
-    private static bool From(byte[] frame, byte[] mac) => frame.AsSpan(6, 6).SequenceEqual(mac);
-
-    /// <summary>The answers we compare: Neighbor Advertisements, echo replies and fragments (of echo replies).</summary>
-    private static bool IsAnswer(byte[] frame)
+    /// <summary>(A, B): B sent the capture's first echo request (unfragmented), to A.</summary>
+    public static (byte[] MacA, byte[] MacB) Hosts(List<(long TimeNs, byte[] Frame)> capture)
     {
-        if (frame.Length < 54 || BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) != 0x86DD)
+        byte[] ping = capture.Select(c => c.Frame).First(f => IsIpv6(f) && f[20] == IpProto.Icmpv6 && f[54] == Ipv6Stack.IcmpEchoRequest);
+        return (ping[0..6], ping[6..12]);
+    }
+
+    public static bool From(byte[] frame, byte[] mac) => frame.AsSpan(6, 6).SequenceEqual(mac);
+
+    private static bool IsIpv6(byte[] frame) => frame.Length >= 54 && BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) == 0x86DD;
+
+    /// <summary>A fragment's (source address, identification).</summary>
+    private static string FragmentKey(byte[] frame) => Convert.ToHexString(frame.AsSpan(22, 16)) + Convert.ToHexString(frame.AsSpan(58, 4));
+
+    /// <summary>
+    /// Which frames are answers we compare: Neighbor Advertisements, echo replies, and the fragments of echo replies
+    /// (a fragment is one when the first fragment of its datagram carries an echo reply).
+    /// </summary>
+    private static bool[] Answers(IReadOnlyList<byte[]> frames)
+    {
+        var replyFragments = new HashSet<string>();
+        foreach (byte[] f in frames)
         {
-            return false;
+            if (IsIpv6(f) && f[20] == IpProto.Fragment && f.Length > 62 && (BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(56)) & 0xFFF8) == 0
+                && f[54] == IpProto.Icmpv6 && f[62] == Ipv6Stack.IcmpEchoReply)
+            {
+                replyFragments.Add(FragmentKey(f));
+            }
         }
 
-        byte next = frame[20];
-        return next == IpProto.Fragment || (next == IpProto.Icmpv6 && frame[54] is Ipv6Stack.IcmpNeighborAdvert or Ipv6Stack.IcmpEchoReply);
+        return frames.Select(f => IsIpv6(f) && f[20] switch
+        {
+            IpProto.Fragment => replyFragments.Contains(FragmentKey(f)),
+            IpProto.Icmpv6 => f[54] is Ipv6Stack.IcmpNeighborAdvert or Ipv6Stack.IcmpEchoReply,
+            _ => false,
+        }).ToArray();
     }
 
     /// <summary>
@@ -86,21 +108,22 @@ public sealed class CaptureReplayTests
     public void OurStackAnswersLinuxAsTheOtherLinuxHostDid()
     {
         List<(long TimeNs, byte[] Frame)> capture = ReadPcap(CapturePath());
+        (byte[] macA, byte[] macB) = Hosts(capture);
+        bool[] answers = Answers(capture.Select(c => c.Frame).ToList());
         var scheduler = new EventScheduler();
-        var node = new StackNode(scheduler, MacA);
+        var node = new StackNode(scheduler, macA);
         node.Up();
         scheduler.RunFor(3_000_000_000);
         Assert.True(node.Idev.LinkLocal!.Usable);
-        Assert.Equal(Ipv6Address.Parse("fe80::5054:ff:fe00:a"), node.LinkLocal);
 
         long origin = scheduler.Now;
-        int compared = 0;
+        var compared = new List<byte[]>();
         for (int i = 0; i < capture.Count; i++)
         {
             (long time, byte[] frame) = capture[i];
-            if (!From(frame, MacB) || BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(12)) != 0x86DD || frame[20] == IpProto.Tcp)
+            if (!From(frame, macB) || !IsIpv6(frame) || frame[20] == IpProto.Tcp)
             {
-                continue;   // TCP waits for the TCP issue; everything else B sent is replayed
+                continue;   // TCP is CaptureTcpReplayTests'; everything else B sent is replayed
             }
 
             scheduler.RunUntil(Math.Max(scheduler.Now, origin + time));
@@ -109,9 +132,9 @@ public sealed class CaptureReplayTests
 
             // Linux A's answers: its frames up to B's next one.
             var expected = new List<byte[]>();
-            for (int j = i + 1; j < capture.Count && !From(capture[j].Frame, MacB); j++)
+            for (int j = i + 1; j < capture.Count && !From(capture[j].Frame, macB); j++)
             {
-                if (IsAnswer(capture[j].Frame))
+                if (answers[j])
                 {
                     expected.Add(capture[j].Frame);
                 }
@@ -119,86 +142,113 @@ public sealed class CaptureReplayTests
 
             long next = i + 1 < capture.Count ? origin + capture[i + 1].TimeNs : scheduler.Now + 1_000_000;
             scheduler.RunUntil(Math.Max(scheduler.Now + 1_000, next));
-            List<byte[]> actual = node.Sent.Where(IsAnswer).ToList();
+            bool[] ours = Answers(node.Sent);
+            List<byte[]> actual = node.Sent.Where((_, k) => ours[k]).ToList();
             Assert.True(expected.Count == actual.Count, $"frame {i + 1}: Linux answered with {expected.Count} frames, we with {actual.Count}");
             for (int k = 0; k < expected.Count; k++)
             {
                 Assert.Equal(Convert.ToHexString(Comparable(expected[k])), Convert.ToHexString(Comparable(actual[k])));
-                compared++;
+                compared.Add(expected[k]);
             }
         }
 
-        // NA, the 1452-byte echo reply, and the three fragments of the 4000-byte one.
-        Assert.Equal(5, compared);
-        Assert.Equal(1, node.Counter(Snmp6Counter.Ip6ReasmOKs));
+        // Every answer A gave (NA, echo replies, reply fragments) was compared, and each kind occurred.
+        Assert.Equal(capture.Where((c, k) => answers[k] && From(c.Frame, macA)).Count(), compared.Count);
+        Assert.Contains(compared, f => f[20] == IpProto.Icmpv6 && f[54] == Ipv6Stack.IcmpNeighborAdvert);
+        Assert.Contains(compared, f => f[20] == IpProto.Icmpv6 && f[54] == Ipv6Stack.IcmpEchoReply);
+        Assert.Contains(compared, f => f[20] == IpProto.Fragment);
+        int fragmentedPings = capture.Where(c => From(c.Frame, macB) && IsIpv6(c.Frame) && c.Frame[20] == IpProto.Fragment).Select(c => FragmentKey(c.Frame)).Distinct().Count();
+        Assert.Equal((long)fragmentedPings, node.Counter(Snmp6Counter.Ip6ReasmOKs));
     }
 }
 
 /// <summary>
-/// The first TCP connection of linux-to-linux.pcap (host B to host A's echo service on port 7), B's side replayed into our
-/// stack standing in for A: our SYN-ACK answers Linux's SYN with the options Linux's did, in Linux's layout; B's data
-/// comes back; B's FIN is answered; B's final ACK closes the connection. B's ACK numbers and timestamp echoes are
-/// rewritten from A's sequence space and clock to ours.
+/// The first TCP connection of linux-to-linux.pcap (host B to host A's echo service on port 7, B closing first), B's
+/// side replayed into our stack standing in for A: our SYN-ACK answers Linux's SYN with the options Linux's did, in
+/// Linux's layout; B's data comes back; B's FIN is answered; B's ACK of our FIN closes the connection. B's ACK numbers
+/// and timestamp echoes are rewritten from A's sequence space and clock to ours. The frames are found in the capture.
 /// </summary>
 public sealed class CaptureTcpReplayTests
 {
-    private static readonly byte[] MacA = [0x52, 0x54, 0x00, 0x00, 0x00, 0x0a];
+    private const byte Syn = 0x02;
+    private const byte Fin = 0x01;
+    private const byte Ack = 0x10;
 
     [Fact]
     public void LinuxEchoSessionIsAnsweredAsLinuxDid()
     {
         List<(long TimeNs, byte[] Frame)> capture = CaptureReplayTests.ReadPcap(CaptureReplayTests.CapturePath());
-        byte[] Frame(int number) => capture[number - 1].Frame;
+        (byte[] macA, byte[] macB) = CaptureReplayTests.Hosts(capture);
+        List<byte[]> tcp = capture.Select(c => c.Frame).Where(f => f.Length >= 74 && f[12] == 0x86 && f[13] == 0xDD && f[20] == IpProto.Tcp).ToList();
+        byte[] linuxSyn = tcp.First(f => CaptureReplayTests.From(f, macB) && f[54 + 13] == Syn);
+        ushort clientPort = BinaryPrimitives.ReadUInt16BigEndian(linuxSyn.AsSpan(54));
+        Assert.Equal(7, BinaryPrimitives.ReadUInt16BigEndian(linuxSyn.AsSpan(56)));   // the session the recording script made first
+        bool InSession(byte[] f) => BinaryPrimitives.ReadUInt16BigEndian(f.AsSpan(CaptureReplayTests.From(f, macB) ? 54 : 56)) == clientPort;
+        List<byte[]> session = tcp.SkipWhile(f => f != linuxSyn).Where(InSession).ToList();
+        byte[] linuxSynAck = session.First(f => CaptureReplayTests.From(f, macA) && f[54 + 13] == (Syn | Ack));
+        byte[] linuxFinA = session.First(f => CaptureReplayTests.From(f, macA) && (f[54 + 13] & Fin) != 0);
+        uint linuxFinSeqA = BinaryPrimitives.ReadUInt32BigEndian(linuxFinA.AsSpan(58));
+
+        // B's frames after its SYN: up to its FIN, then up to its ACK of A's FIN.
+        List<byte[]> fromB = session.Skip(1).Where(f => CaptureReplayTests.From(f, macB)).ToList();
+        int finB = fromB.FindIndex(f => (f[54 + 13] & Fin) != 0);
+        int lastAck = fromB.FindIndex(f => (f[54 + 13] & Ack) != 0 && BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(62)) == linuxFinSeqA + 1);
+        Assert.True(finB >= 0 && lastAck > finB, "B closes first and then acknowledges A's FIN");
+        byte[] payload = fromB.Take(finB + 1).SelectMany(f => f[(54 + DataOffset(f))..]).ToArray();
+        Assert.NotEmpty(payload);
+
         var scheduler = new EventScheduler();
-        var node = new StackNode(scheduler, MacA);
+        var node = new StackNode(scheduler, macA);
         node.Up();
         scheduler.RunFor(3_000_000_000);
         Assert.True(new Emu.Host.Services.EchoService().Start(node.Ip, 7));
-        node.Ip.NeighAddPermanent(node.Idev, Ipv6Address.Parse("fe80::5054:ff:fe00:b"), [0x52, 0x54, 0x00, 0x00, 0x00, 0x0b]);   // B solicited A earlier in the capture
+        node.Ip.NeighAddPermanent(node.Idev, Ipv6Address.Read(linuxSyn.AsSpan(22)), macB);   // B solicited A earlier in the capture
         node.Sent.Clear();
 
-        byte[] linuxSyn = Frame(22);
-        byte[] linuxSynAck = Frame(23);
         uint linuxIsnA = BinaryPrimitives.ReadUInt32BigEndian(linuxSynAck.AsSpan(54 + 4));
         node.Inject(linuxSyn);
         scheduler.RunFor(1_000_000);
         byte[] ourSynAck = Assert.Single(TcpFrames(node));
-        Assert.Equal(0x12, ourSynAck[54 + 13]);
+        Assert.Equal(Syn | Ack, ourSynAck[54 + 13]);
         Assert.Equal(BinaryPrimitives.ReadUInt32BigEndian(linuxSyn.AsSpan(54 + 4)) + 1, BinaryPrimitives.ReadUInt32BigEndian(ourSynAck.AsSpan(54 + 8)));
 
         // Options: Linux's layout, byte for byte, but for our timestamp value and window scale.
-        byte[] theirs = linuxSynAck[(54 + 20)..(54 + ((linuxSynAck[54 + 12] >> 4) * 4))];
-        byte[] ours = ourSynAck[(54 + 20)..(54 + ((ourSynAck[54 + 12] >> 4) * 4))];
+        byte[] theirs = linuxSynAck[(54 + 20)..(54 + DataOffset(linuxSynAck))];
+        byte[] ours = ourSynAck[(54 + 20)..(54 + DataOffset(ourSynAck))];
         Assert.Equal(theirs.Length, ours.Length);
         Assert.Equal(Convert.ToHexString(Masked(theirs)), Convert.ToHexString(Masked(ours)));
         Assert.Equal(theirs.AsSpan(12, 4).ToArray(), ours.AsSpan(12, 4).ToArray());   // TS ecr = Linux's TSval
         uint ourIsn = BinaryPrimitives.ReadUInt32BigEndian(ourSynAck.AsSpan(54 + 4));
         uint ourTsVal = BinaryPrimitives.ReadUInt32BigEndian(ours.AsSpan(8));
 
-        // B's ACK, its 10 bytes of data and its FIN, rewritten into our sequence space.
+        // B's ACK, its data and its FIN, rewritten into our sequence space.
         node.Sent.Clear();
-        foreach (int number in new[] { 24, 25, 26 })
+        foreach (byte[] frame in fromB.Take(finB + 1))
         {
-            node.Inject(Rewrite(Frame(number), linuxIsnA, ourIsn, ourTsVal));
+            node.Inject(Rewrite(frame, linuxIsnA, ourIsn, ourTsVal));
             scheduler.RunFor(2_000_000);
         }
 
         scheduler.RunFor(100_000_000);
         List<byte[]> sent = TcpFrames(node);
-        byte[] payload = Frame(25)[(54 + 32)..];
-        Assert.Equal("hello-tcp\n", System.Text.Encoding.ASCII.GetString(payload));
-        Assert.Contains(sent, f => f.Length == 54 + 32 + 10 && f.AsSpan(54 + 32).SequenceEqual(payload) && BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(58)) == ourIsn + 1);
-        byte[] fin = Assert.Single(sent, f => (f[54 + 13] & 0x01) != 0);
-        Assert.Equal(ourIsn + 11, BinaryPrimitives.ReadUInt32BigEndian(fin.AsSpan(58)));
-        Assert.Equal(BinaryPrimitives.ReadUInt32BigEndian(Frame(26).AsSpan(58)) + 1, BinaryPrimitives.ReadUInt32BigEndian(fin.AsSpan(62)));
+        Assert.Contains(sent, f => f[(54 + DataOffset(f))..].AsSpan().SequenceEqual(payload) && BinaryPrimitives.ReadUInt32BigEndian(f.AsSpan(58)) == ourIsn + 1);
+        byte[] fin = Assert.Single(sent, f => (f[54 + 13] & Fin) != 0);
+        Assert.Equal(ourIsn + 1 + (uint)payload.Length, BinaryPrimitives.ReadUInt32BigEndian(fin.AsSpan(58)));
+        Assert.Equal(BinaryPrimitives.ReadUInt32BigEndian(fromB[finB].AsSpan(58)) + 1, BinaryPrimitives.ReadUInt32BigEndian(fin.AsSpan(62)));
 
-        // B's ACK of our FIN ends it: nothing left, no reset.
-        node.Inject(Rewrite(Frame(32), linuxIsnA, ourIsn, ourTsVal));
-        scheduler.RunFor(1_000_000);
+        // B's ACKs of our data and FIN end it: nothing left, no reset.
+        foreach (byte[] frame in fromB.Skip(finB + 1).Take(lastAck - finB))
+        {
+            node.Inject(Rewrite(frame, linuxIsnA, ourIsn, ourTsVal));
+            scheduler.RunFor(1_000_000);
+        }
+
         Assert.Equal(0, node.Ip.Tcp.ConnectionCount);
         Assert.Equal(0, node.Counter(Snmp6Counter.TcpOutRsts));
         Assert.Equal(1, node.Counter(Snmp6Counter.TcpPassiveOpens));
     }
+
+    private static int DataOffset(byte[] frame) => (frame[54 + 12] >> 4) * 4;
 
     private static List<byte[]> TcpFrames(StackNode node) => node.Sent.Where(f => f.Length >= 74 && f[12] == 0x86 && f[13] == 0xDD && f[20] == IpProto.Tcp).ToList();
 
@@ -217,9 +267,9 @@ public sealed class CaptureTcpReplayTests
         Span<byte> tcp = f.AsSpan(54);
         uint ack = BinaryPrimitives.ReadUInt32BigEndian(tcp[8..]);
         BinaryPrimitives.WriteUInt32BigEndian(tcp[8..], ack - linuxIsnA + ourIsn);
-        if (tcp.Length >= 32 && tcp[24] == 8 && tcp[25] == 10)
+        if (tcp.Length >= 32 && tcp[20] == 1 && tcp[21] == 1 && tcp[22] == 8 && tcp[23] == 10)
         {
-            BinaryPrimitives.WriteUInt32BigEndian(tcp[30..], ourTsVal);   // TS ecr: echo our clock, not A's
+            BinaryPrimitives.WriteUInt32BigEndian(tcp[28..], ourTsVal);   // NOP NOP TS: its ecr echoes our clock, not A's
         }
 
         tcp[16] = 0;
