@@ -85,6 +85,7 @@ public sealed class DeviceRunner
         {
             var peer = new Node(Node.WithMac(EmuCommandLine.DefaultRunMac), scheduler: scheduler, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
             Peer = peer;
+            session.AttachNode(peer, "node");
             var link = new WireLink(scheduler);
             WireLink.Attach(link.A, device);
             WireLink.Attach(link.B, peer.Machine.Nic);

@@ -62,6 +62,7 @@ public sealed class NodeRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
+        session.AttachNode(node);
         using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {

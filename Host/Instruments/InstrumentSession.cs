@@ -87,6 +87,15 @@ public sealed class InstrumentSession : IDisposable
         device.Probe = probe;
     }
 
+    /// <summary>Puts the stack-level probes (<c>--trace skb</c>) on a node's net core; <paramref name="name"/> tells nodes apart.</summary>
+    public void AttachNode(Node node, string? name = null)
+    {
+        if (Trace is { } trace && trace.IsOn(TraceCategory.Skb))
+        {
+            node.Kernel.Net.SkbProbe = new SkbTracer(trace, name);
+        }
+    }
+
     /// <summary>What the instruments say at exit (the checks' summary); nothing when they have nothing to say.</summary>
     public void WriteSummary(TextWriter output)
     {

@@ -73,6 +73,9 @@ public sealed partial class NetCore
     /// <summary>softnet_data.dropped: frames netif_rx could not queue.</summary>
     public long BacklogDropped { get; private set; }
 
+    /// <summary>The <c>--trace skb</c> probe, or null.</summary>
+    public SkbProbe? SkbProbe { get; set; }
+
     public int BacklogLength => _backlog.QLen;
 
     // ---- Registration ----
@@ -326,6 +329,7 @@ public sealed partial class NetCore
                 dev.Stats.RxDropped++;
             }
 
+            SkbProbe?.Event("kfree_skb", dev, skb.Len, skb.Protocol, "reason=DEV_READY (netif_rx on a device that is down)");
             skb.Free();
             return NetRxDrop;
         }
@@ -334,10 +338,12 @@ public sealed partial class NetCore
         {
             BacklogDropped++;
             dev.Stats.RxDropped++;
+            SkbProbe?.Event("kfree_skb", dev, skb.Len, skb.Protocol, "reason=CPU_BACKLOG (netdev_max_backlog)");
             skb.Free();
             return NetRxDrop;
         }
 
+        SkbProbe?.Event("netif_rx", dev, skb.Len, skb.Protocol, null);
         _backlog.EnqueueTail(skb);
         NapiSchedule(_backlogNapi);
         return NetRxSuccess;
@@ -347,6 +353,7 @@ public sealed partial class NetCore
     public int NetifReceiveSkb(SkBuff skb)
     {
         NetDevice dev = skb.Dev!;
+        SkbProbe?.Event("netif_receive_skb", dev, skb.Len, skb.Protocol, null);
         foreach (Action<SkBuff, NetDevice> tap in _taps)
         {
             SkBuff clone = skb.Clone();
@@ -365,6 +372,7 @@ public sealed partial class NetCore
         }
 
         dev.Stats.RxNoHandler++;
+        SkbProbe?.Event("kfree_skb", dev, skb.Len, skb.Protocol, "reason=UNHANDLED_PROTO (rx_nohandler)");
         skb.Free();
         return NetRxDrop;
     }
@@ -399,13 +407,18 @@ public sealed partial class NetCore
         if (!dev.IsUp)
         {
             dev.Stats.TxDropped++;
+            SkbProbe?.Event("kfree_skb", dev, skb.Len, skb.Protocol, "reason=DEV_READY (dev_queue_xmit on a device that is down)");
             skb.Free();
             return ENetDown;
         }
 
+        int length = skb.Len;
+        ushort protocol = skb.Protocol;
+        SkbProbe?.Event("net_dev_queue", dev, length, protocol, null);
         if (!dev.Qdisc.Enqueue(skb, dev.TxQueueLength))
         {
             dev.Stats.TxDropped++;
+            SkbProbe?.Event("kfree_skb", dev, length, protocol, "reason=QDISC_DROP (pfifo_fast band full)");
             return NetXmitDrop;
         }
 
@@ -429,6 +442,11 @@ public sealed partial class NetCore
             if (skb is null)
             {
                 return;
+            }
+
+            if (SkbProbe is { } probe)
+            {
+                probe.Event("net_dev_start_xmit", dev, skb.Len, skb.Protocol, null);
             }
 
             NetdevTx result = dev.Ops!.StartXmit(skb, dev);
