@@ -22,10 +22,16 @@ internal static class BenchCommand
             DefaultValueFactory = _ => [60, 1514],
             AllowMultipleArgumentsPerToken = true,
         };
+        var deviceTrace = new Option<string?>("--trace")
+        {
+            HelpName = "LIST",
+            Description = "Run with these trace categories on (as emu run --trace takes them), the trace discarded, to show what tracing costs.",
+        };
         var device = new Command("device", "Frames/s through TX ring → in-process wire → RX ring of two e1000s, and bytes allocated per frame.")
         {
             frames,
             sizes,
+            deviceTrace,
         };
         device.SetAction(parse =>
         {
@@ -37,15 +43,23 @@ internal static class BenchCommand
                 return 2;
             }
 
+            Emu.Emulator.Instruments.TraceCategory trace = Emu.Emulator.Instruments.TraceCategory.None;
+            string? traceList = parse.GetValue(deviceTrace);
+            if (traceList is not null && !Emu.Emulator.Instruments.TraceCategories.TryParse(traceList, out trace, out string? traceError))
+            {
+                stdout.WriteLine($"emu bench: --trace '{traceList}': {traceError}.");
+                return 2;
+            }
+
             var results = new List<BenchResult>();
             foreach (int size in sizeList)
             {
-                var bench = new DeviceBench(size);
+                var bench = new DeviceBench(size, trace);
                 bench.Run(Math.Max(n / 2, 200_000));   // past tiered JIT warm-up
                 results.Add(bench.Run(n));
             }
 
-            Print(results, stdout, "emu bench device: TX ring → wire → RX ring (one core, virtual time)");
+            Print(results, stdout, "emu bench device: TX ring → wire → RX ring (one core, virtual time)" + (trace == Emu.Emulator.Instruments.TraceCategory.None ? string.Empty : $", with --trace {traceList} (discarded)"));
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
         var framesDriver = new Option<long>("--frames") { HelpName = "N", Description = "Frames to measure per size (after a warm-up of N / 2, at least 200,000).", DefaultValueFactory = _ => 1_000_000 };

@@ -31,7 +31,9 @@ public sealed class DeviceBench
     private int _txTail;
     private int _rxNext;
 
-    public DeviceBench(int frameLength)
+    /// <param name="trace">Trace categories to run with (<c>--trace</c>), to measure their cost; None: no probe at all.</param>
+    /// <param name="traceOutput">Where the trace goes (default: discarded, so the figure is the device's and the formatting's).</param>
+    public DeviceBench(int frameLength, Emu.Emulator.Instruments.TraceCategory trace = Emu.Emulator.Instruments.TraceCategory.None, TextWriter? traceOutput = null)
     {
         if (frameLength is < 60 or > 1514)
         {
@@ -44,6 +46,13 @@ public sealed class DeviceBench
         var link = new WireLink(_scheduler);
         WireLink.Attach(link.A, _sender.Nic);
         WireLink.Attach(link.B, _receiver.Nic);
+        if (trace != Emu.Emulator.Instruments.TraceCategory.None)
+        {
+            var writer = new Emu.Emulator.Instruments.TraceWriter(traceOutput ?? TextWriter.Null, _scheduler, trace);
+            _sender.Nic.Probe = new Emu.Emulator.Instruments.DeviceTracer(_sender.Nic, writer);
+            _receiver.Nic.Probe = new Emu.Emulator.Instruments.DeviceTracer(_receiver.Nic, writer);
+        }
+
         Setup(_sender);
         Setup(_receiver);
 
