@@ -18,6 +18,9 @@ public sealed partial class E1000Device
         }
     }
 
+    /// <summary>The armed fault plan's hooks (issue 21), or null: then each hook is one null test.</summary>
+    public Faults.DeviceFaults? Faults { get; set; }
+
     private bool DmaRead(ulong address, Span<byte> destination)
     {
         bool ok = Dma!.TryRead(address, destination);

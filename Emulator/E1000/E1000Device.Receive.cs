@@ -49,6 +49,17 @@ public sealed partial class E1000Device : IFrameSink
     /// <summary>A frame from the wire (no FCS). It is stored in the receive FIFO, delivered to the host, or counted.</summary>
     public void ReceiveFrame(ReadOnlySpan<byte> frame)
     {
+        if (Faults is { } faults && !Halted && faults.WireReceive(frame))
+        {
+            return;   // the fault layer took it (issue 21); what it delivers comes back through ReceiveFromWire
+        }
+
+        ReceiveFromWire(frame);
+    }
+
+    /// <summary>A frame from the wire, past the fault layer: what <see cref="ReceiveFrame"/> does with no fault armed.</summary>
+    public void ReceiveFromWire(ReadOnlySpan<byte> frame)
+    {
         if (Halted)
         {
             DropReceived(frame, E1000DropReason.RxDeviceHalted);

@@ -559,6 +559,17 @@ public sealed partial class E1000Device
             return;
         }
 
+        if (Faults is { } faults && faults.WireTransmit(tagged))
+        {
+            return;   // the fault layer took it (issue 21); what it sends goes out through SendToWire
+        }
+
+        SendToWire(tagged);
+    }
+
+    /// <summary>A frame onto the wire, past the fault layer: captured, traced and counted, or dropped with no wire.</summary>
+    public void SendToWire(ReadOnlySpan<byte> tagged)
+    {
         if (Wire is null)
         {
             Statistics.Drop(E1000DropReason.TxNoWire);
