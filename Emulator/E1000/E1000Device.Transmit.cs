@@ -598,6 +598,11 @@ public sealed partial class E1000Device
         AddCounter64(Totl, (ulong)wireLength);
         AddCounter64(Gotcl, (ulong)wireLength);
         IncrementCounter(SizeBucket(Ptc64, wireLength));
+        if (frame.Length < 6)
+        {
+            return;   // a runt shorter than its destination address (PSP off): neither broadcast nor multicast
+        }
+
         if (IsBroadcast(frame))
         {
             IncrementCounter(Bptc);

@@ -145,4 +145,20 @@ public sealed class HostileDriverTests
         Assert.Equal(before + 1, h.Probe.Frames.Count);
         Assert.Equal(frame, h.Probe.Frames[^1]);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(5)]
+    public void ARuntShorterThanItsAddressIsSentAndCountedWithoutPadding(int length)
+    {
+        // PSP off: a packet of fewer than 6 bytes has no destination address to classify (found by the instruments'
+        // robustness test, which stopped the device here before).
+        var h = new DataPlaneHarness();
+        h.Nic.Write(E1000Reg.Tctl, E1000Bits.TctlEn);
+        h.PutTx(DataPlaneHarness.Legacy(h.TxBuffer(0, new byte[length]), length, E1000Bits.TxdCmdEop | E1000Bits.TxdCmdIfcs | E1000Bits.TxdCmdRs));
+        h.Kick();
+        Assert.False(h.Device.Halted, h.Device.InternalError);
+        Assert.Equal(1u, h.Nic.Read(E1000Reg.Tpt));
+        Assert.Equal(0u, h.Nic.Read(E1000Reg.Bptc) + h.Nic.Read(E1000Reg.Mptc));
+    }
 }
