@@ -26,11 +26,21 @@ public sealed class NodeRunner
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
 
     private readonly NodeLoop _loop = new();
+    private Status.StatusReporter? _status;
 
     public NodeRunner(TextWriter output)
     {
         _out = output;
     }
+
+    /// <summary>The terminal to draw the live status view on (null: none; <c>--quiet</c> turns it off too).</summary>
+    public TextWriter? LiveTerminal { get; init; }
+
+    /// <summary>Where <c>--stats-json -</c> writes (default: the output given to the constructor).</summary>
+    public TextWriter? StatsOutput { get; init; }
+
+    /// <summary><c>--pcap -</c>: capture to this stream, flushed after each frame, when no capture file is given.</summary>
+    public Stream? PcapStream { get; init; }
 
     /// <summary>The running node, once <see cref="Run"/> has brought it up (touch it only from posted work).</summary>
     public Node? Node { get; private set; }
@@ -62,7 +72,7 @@ public sealed class NodeRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
-        using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
+        using PacketCapture? capture = Status.CaptureStreams.Open(pcap, PcapStream, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {
             machine.Nic.Tap = capture;
@@ -97,11 +107,28 @@ public sealed class NodeRunner
         using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
         Services = services.Tcp;
         PrintBanner(dev, spec, www);
+        var sources = new Status.StatusSources(machine.Nic, node, netdev.Counters);
+        if (!Status.StatusReporter.TryCreate(sources, machine.Scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu run", Console.Error, out Status.StatusReporter? status))
+        {
+            return 2;
+        }
+
+        _status = status;
+        status?.Start();
         Started.Set();
 
         TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, item => netdev.Deliver(item), machine.SyncInterrupts, duration, stop);
-        PrintSummary(node, dev, netdev, elapsed);
-        Say("  tcp       " + services.Summary);
+        status?.Dispose();
+        if (session.Options.Summary == Instruments.SummaryFormat.Json)
+        {
+            Status.StatsJsonWriter.WriteLine(_out, Status.StatusReporter.Capture(sources, machine.Scheduler, elapsed.TotalSeconds));
+        }
+        else
+        {
+            PrintSummary(node, dev, netdev, elapsed);
+            Say("  tcp       " + services.Summary);
+        }
+
         session.WriteSummary(_out);
 
         node.Kernel.Net.DevClose(dev);
@@ -140,6 +167,11 @@ public sealed class NodeRunner
 
     private void Say(string line)
     {
+        if (_status?.TryWriteLine(line) == true)
+        {
+            return;
+        }
+
         _out.WriteLine(line);
         _out.Flush();
     }
