@@ -1,3 +1,4 @@
+using Emu.Driver.E1000;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Wire;
 using Emu.Stack.Core;
@@ -8,7 +9,8 @@ namespace Emu.Host.Status;
 /// <summary>
 /// Every counter of a run at one instant, in groups, in a fixed order: the link, the e1000's statistics registers by
 /// the manual's names (64-bit pairs joined: GORC, GOTC, TOR, TOT), its rings, Emu's own device counters and drops by
-/// <see cref="E1000DropReason"/>, the netdev's socket counters, the node's net_device stats, SNMP (Linux's names) and
+/// <see cref="E1000DropReason"/>, the netdev's socket counters, the node's net_device stats, its driver's ethtool -S
+/// statistics (accumulated at the driver's last e1000_update_stats), SNMP (Linux's names) and
 /// TCP connections by state, and fault firings. The registers come from the raw register file: reading them through
 /// <see cref="E1000Device.ReadRegister"/> would clear them (§13.7) under the driver's feet.
 /// </summary>
@@ -21,6 +23,7 @@ public sealed class CounterSnapshot
     public const string Drops = "drops";
     public const string Netdev = "netdev";
     public const string NetDevice = "net_device";
+    public const string Ethtool = "ethtool";
     public const string Snmp = "snmp6";
     public const string Tcp = "tcp";
     public const string Faults = "faults";
@@ -122,6 +125,10 @@ public sealed class CounterSnapshot
             if (node.Netdev is { } dev)
             {
                 groups.Add(new CounterGroup(NetDevice, NetDeviceCounters(NetCore.DevGetStats(dev))));
+                if (dev.EthtoolOps is E1000Ethtool ethtool)
+                {
+                    groups.Add(new CounterGroup(Ethtool, ethtool.PeekStats(dev).Select(c => new KeyValuePair<string, long>(c.Name, (long)c.Value)).ToList()));
+                }
             }
 
             groups.Add(new CounterGroup(Snmp, node.Ipv6.Snmp.All().Select(c => new KeyValuePair<string, long>(c.Name, c.Value)).ToList()));

@@ -15,6 +15,9 @@ public sealed class StatusReporter : IDisposable
     /// <summary>The live view's refresh period (4 Hz).</summary>
     public const long RefreshNs = 250_000_000;
 
+    /// <summary>Rates are taken over the last second (four refreshes), so that they do not flicker at each refresh.</summary>
+    private const int RateWindow = 4;
+
     private readonly StatusSources _sources;
     private readonly EventScheduler _clock;
     private readonly Stopwatch _wall = Stopwatch.StartNew();
@@ -24,7 +27,7 @@ public sealed class StatusReporter : IDisposable
     private readonly bool _json;
     private VirtualTimer? _refreshTimer;
     private VirtualTimer? _statsTimer;
-    private CounterSnapshot? _previous;
+    private readonly Queue<CounterSnapshot> _recent = new(RateWindow + 1);
     private long _nextJsonAt;
     private bool _disposed;
 
@@ -136,7 +139,7 @@ public sealed class StatusReporter : IDisposable
         _statsTimer?.Cancel();
         if (Live)
         {
-            _output.Frame(_previous, Capture());
+            _output.Frame(_recent.Count == 0 ? null : _recent.Peek(), Capture());
         }
 
         Volatile.Write(ref _disposed, true);
@@ -147,8 +150,13 @@ public sealed class StatusReporter : IDisposable
     private void Refresh()
     {
         CounterSnapshot now = Capture();
-        _output.Frame(_previous, now);
-        _previous = now;
+        _output.Frame(_recent.Count == 0 ? null : _recent.Peek(), now);
+        _recent.Enqueue(now);
+        if (_recent.Count > RateWindow)
+        {
+            _recent.Dequeue();
+        }
+
         _refreshTimer!.ArmIn(RefreshNs);
     }
 

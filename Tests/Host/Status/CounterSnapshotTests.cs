@@ -103,6 +103,13 @@ public sealed class CounterSnapshotTests
         Assert.Equal(256, snapshot.Get(CounterSnapshot.Rings, "rx_descriptors"));
         Assert.Equal(0, snapshot.Get(CounterSnapshot.Faults, "armed"));
         Assert.True(snapshot.Get(CounterSnapshot.NetDevice, "rx_packets") > 0);
+        Assert.Equal((long)node.Adapter!.HwStats.Gprc, snapshot.Get(CounterSnapshot.Ethtool, "rx_packets"));
+        Assert.Equal((long)node.Adapter!.HwStats.Gorc, snapshot.Get(CounterSnapshot.Ethtool, "rx_bytes"));
+        Assert.Equal(snapshot.Groups.Count, snapshot.Groups.Select(g => g.Name).Distinct().Count());
+        foreach (CounterGroup group in snapshot.Groups)
+        {
+            Assert.Equal(group.Counters.Count, group.Counters.Select(c => c.Key).Distinct().Count());
+        }
     }
 
     [Fact]
