@@ -4,6 +4,7 @@ using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.VfioUser;
 using Emu.Emulator.Wire;
+using Emu.Host.Status;
 using Emu.Stack.Core;
 using Emu.Stack.Wire;
 using Microsoft.Extensions.Logging;
@@ -23,7 +24,7 @@ public sealed class DeviceRunner
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
     private readonly CancellationTokenSource _stopping = new();
     private VfioUserConnection? _current;
-    private Status.StatusReporter? _status;
+    private StatusReporter? _status;
 
     public DeviceRunner(TextWriter output)
     {
@@ -73,7 +74,7 @@ public sealed class DeviceRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(device);
-        using PacketCapture? capture = Status.CaptureStreams.Open(pcap, PcapStream, scheduler, pcapFormat);
+        using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, scheduler, pcapFormat);
         device.Tap = capture;
 
         // The wire: a netdev, or an Emu node of our own.
@@ -129,8 +130,8 @@ public sealed class DeviceRunner
         acceptor.Start();
 
         PrintBanner(socketPath, eeprom, spec, peerDev);
-        var sources = new Status.StatusSources(device, Peer, netdev?.Counters);
-        if (!Status.StatusReporter.TryCreate(sources, scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu device", Console.Error, out Status.StatusReporter? status))
+        var sources = new StatusSources(device, Peer, netdev?.Counters);
+        if (!StatusReporter.TryCreate(sources, scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu device", Console.Error, out StatusReporter? status))
         {
             listener.Close();
             _stopping.Cancel();
@@ -156,7 +157,7 @@ public sealed class DeviceRunner
         {
             lock (_out)
             {
-                Status.StatsJsonWriter.WriteLine(_out, Status.StatusReporter.Capture(sources, scheduler, elapsed.TotalSeconds));
+                StatsJsonWriter.WriteLine(_out, StatusReporter.Capture(sources, scheduler, elapsed.TotalSeconds));
             }
         }
         else

@@ -122,11 +122,11 @@ public static class EmuCommandLine
 
             // Status on stderr or a file (stdout is the protocol), a JSON line as virtual time passes each interval.
             var wall = System.Diagnostics.Stopwatch.StartNew();
-            Status.StatusReporter? status = null;
+            StatusReporter? status = null;
             bool StartStatus(NetdevCounters? counters)
             {
-                var sources = new Status.StatusSources(machine.Nic, Netdev: counters);
-                if (!Status.StatusReporter.TryCreate(sources, machine.Scheduler, instrumentOptions, stderr, liveTerminal: null, "emu qtest", stderr, out status))
+                var sources = new StatusSources(machine.Nic, Netdev: counters);
+                if (!StatusReporter.TryCreate(sources, machine.Scheduler, instrumentOptions, stderr, liveTerminal: null, "emu qtest", stderr, out status))
                 {
                     return false;
                 }
@@ -140,7 +140,7 @@ public static class EmuCommandLine
                 status?.Dispose();
                 if (instrumentOptions.Summary == SummaryFormat.Json)
                 {
-                    Status.StatsJsonWriter.WriteLine(stderr, status?.Capture() ?? Status.StatusReporter.Capture(new Status.StatusSources(machine.Nic, Netdev: counters), machine.Scheduler, wall.Elapsed.TotalSeconds));
+                    StatsJsonWriter.WriteLine(stderr, status?.Capture() ?? StatusReporter.Capture(new StatusSources(machine.Nic, Netdev: counters), machine.Scheduler, wall.Elapsed.TotalSeconds));
                 }
             }
 
@@ -384,12 +384,12 @@ public static class EmuCommandLine
         TextWriter? live = null;
         if (stdoutCarriesData)
         {
-            if (ReferenceEquals(stderr, Console.Error) && Status.LiveStatusView.ShouldShow(instruments.Quiet, Console.IsErrorRedirected, outputCarriesData: false))
+            if (ReferenceEquals(stderr, Console.Error) && LiveStatusView.ShouldShow(instruments.Quiet, Console.IsErrorRedirected, outputCarriesData: false))
             {
                 live = stderr;
             }
         }
-        else if (ReferenceEquals(stdout, Console.Out) && Status.LiveStatusView.ShouldShow(instruments.Quiet, Console.IsOutputRedirected, outputCarriesData: false))
+        else if (ReferenceEquals(stdout, Console.Out) && LiveStatusView.ShouldShow(instruments.Quiet, Console.IsOutputRedirected, outputCarriesData: false))
         {
             live = stdout;
         }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Wire;
+using Emu.Host.Status;
 using Emu.Stack.Core;
 using Emu.Stack.Ipv6;
 using Emu.Stack.Sockets;
@@ -26,7 +27,7 @@ public sealed class NodeRunner
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
 
     private readonly NodeLoop _loop = new();
-    private Status.StatusReporter? _status;
+    private StatusReporter? _status;
 
     public NodeRunner(TextWriter output)
     {
@@ -72,7 +73,7 @@ public sealed class NodeRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
-        using PacketCapture? capture = Status.CaptureStreams.Open(pcap, PcapStream, machine.Scheduler, pcapFormat);
+        using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {
             machine.Nic.Tap = capture;
@@ -107,8 +108,8 @@ public sealed class NodeRunner
         using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
         Services = services.Tcp;
         PrintBanner(dev, spec, www);
-        var sources = new Status.StatusSources(machine.Nic, node, netdev.Counters);
-        if (!Status.StatusReporter.TryCreate(sources, machine.Scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu run", Console.Error, out Status.StatusReporter? status))
+        var sources = new StatusSources(machine.Nic, node, netdev.Counters);
+        if (!StatusReporter.TryCreate(sources, machine.Scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu run", Console.Error, out StatusReporter? status))
         {
             return 2;
         }
@@ -121,7 +122,7 @@ public sealed class NodeRunner
         status?.Dispose();
         if (session.Options.Summary == Instruments.SummaryFormat.Json)
         {
-            Status.StatsJsonWriter.WriteLine(_out, Status.StatusReporter.Capture(sources, machine.Scheduler, elapsed.TotalSeconds));
+            StatsJsonWriter.WriteLine(_out, StatusReporter.Capture(sources, machine.Scheduler, elapsed.TotalSeconds));
         }
         else
         {
