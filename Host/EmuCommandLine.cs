@@ -49,7 +49,7 @@ public static class EmuCommandLine
         var pcapOption = new Option<string?>("--pcap")
         {
             HelpName = "FILE",
-            Description = "Capture the e1000's port to FILE (pcapng: virtual-clock timestamps, directions, dropped frames with the counter that dropped them); - streams it to standard output (emu run --pcap - | wireshark -k -i -), the rest of the output then on standard error.",
+            Description = "Capture the e1000's port to FILE (pcapng: virtual-clock timestamps, directions, dropped frames with the counter that dropped them); for run and device, - streams it to standard output (emu run --pcap - | wireshark -k -i -), the rest of the output then on standard error.",
         };
         var pcapFormatOption = new Option<CaptureFormat>("--pcap-format")
         {

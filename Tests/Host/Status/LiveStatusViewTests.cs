@@ -105,7 +105,7 @@ public sealed class LiveStatusViewTests
         string text = terminal.ToString();
         Assert.Contains("a line from the node", text);
         Assert.Contains("rx ring", text);
-        Assert.Contains("\e[", text);   // redrawn in place
+        Assert.Contains("\e[", text, StringComparison.Ordinal);   // redrawn in place
     }
 
     private static string Render(CounterSnapshot? previous, CounterSnapshot current)

@@ -130,6 +130,27 @@ public sealed class StatusCommandLineTests
     }
 
     [Fact]
+    public async Task EmuRunDrawsNoLiveViewWhenItsOutputIsRedirected()
+    {
+        string emu = Path.Combine(AppContext.BaseDirectory, "emu.dll");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in (string[])[emu, "run", "--netdev", DgramNetdev(), "--duration", "1"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using Process process = Process.Start(start)!;
+        Task<string> stderr = process.StandardError.ReadToEndAsync();
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        Assert.True(process.WaitForExit(60_000));
+        Assert.Equal(0, process.ExitCode);
+        Assert.Contains("emu run: node up", stdout);
+        Assert.Contains("stopped after", stdout);
+        Assert.DoesNotContain("rx ring", stdout + await stderr);
+        Assert.DoesNotContain("\e[", stdout, StringComparison.Ordinal);   // no ANSI escapes
+    }
+
+    [Fact]
     public async Task EmuRunKeepsRunningWhenTheCaptureReaderGoes()
     {
         // `emu run --pcap - | head -c 64`: the reader closes the pipe; the node runs on and exits cleanly (not 3).
@@ -204,7 +225,7 @@ public sealed class StatusCommandLineTests
     {
         Assert.True(bytes.Length >= 28, "no capture");
         Assert.Equal(SectionHeaderBlock, BinaryPrimitives.ReadUInt32LittleEndian(bytes));
-        Assert.DoesNotContain("emu run", Encoding.Latin1.GetString(bytes));
+        Assert.DoesNotContain("emu run", Encoding.Latin1.GetString(bytes), StringComparison.Ordinal);
         int at = 0;
         int frames = 0;
         while (at < bytes.Length)
