@@ -4,6 +4,7 @@ using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.VfioUser;
 using Emu.Emulator.Wire;
+using Emu.Host.Status;
 using Emu.Stack.Core;
 using Emu.Stack.Wire;
 using Microsoft.Extensions.Logging;
@@ -23,11 +24,21 @@ public sealed class DeviceRunner
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
     private readonly CancellationTokenSource _stopping = new();
     private VfioUserConnection? _current;
+    private StatusReporter? _status;
 
     public DeviceRunner(TextWriter output)
     {
         _out = output;
     }
+
+    /// <summary>The terminal to draw the live status view on (null: none; <c>--quiet</c> turns it off too).</summary>
+    public TextWriter? LiveTerminal { get; init; }
+
+    /// <summary>Where <c>--stats-json -</c> writes (default: the output given to the constructor).</summary>
+    public TextWriter? StatsOutput { get; init; }
+
+    /// <summary><c>--pcap -</c>: capture to this stream, flushed after each frame, when no capture file is given.</summary>
+    public Stream? PcapStream { get; init; }
 
     public VfioUserServer? Server { get; private set; }
 
@@ -63,7 +74,7 @@ public sealed class DeviceRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(device);
-        using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, scheduler, pcapFormat);
+        using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, scheduler, pcapFormat);
         device.Tap = capture;
 
         // The wire: a netdev, or an Emu node of our own.
@@ -120,6 +131,18 @@ public sealed class DeviceRunner
         acceptor.Start();
 
         PrintBanner(socketPath, eeprom, spec, peerDev);
+        var sources = new StatusSources(device, Peer, netdev?.Counters, Checks: session.Checker);
+        if (!StatusReporter.TryCreate(sources, scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu device", Console.Error, out StatusReporter? status))
+        {
+            listener.Close();
+            _stopping.Cancel();
+            services?.Dispose();
+            netdev?.Dispose();
+            return 2;
+        }
+
+        _status = status;
+        status?.Start();
         Started.Set();
         TimeSpan elapsed = WallClockLoop.Run(scheduler, loop, item => netdev?.Deliver(item), () =>
         {
@@ -130,13 +153,25 @@ public sealed class DeviceRunner
         listener.Close();
         _stopping.Cancel();
         _current?.Dispose();
-        Say(string.Create(_c, $"emu device: stopped after {elapsed.TotalSeconds:F1} s; {Clients} client(s), {server.Messages} messages, {server.ErrorReplies} error replies, {server.DmaMessages} DMA messages, {server.InterruptsSignalled} interrupts, {server.Resets} resets"));
-        Say(string.Create(_c, $"  e1000     delivered {device.Statistics.RxDelivered}, sent {device.Statistics.TxSent}, dropped {device.Statistics.TotalDrops}"));
-        if (services is not null)
+        status?.Dispose();
+        if (session.Options.Summary == Instruments.SummaryFormat.Json)
         {
-            Say($"  node tcp  {services.Summary}");
-            services.Dispose();
+            lock (_out)
+            {
+                StatsJsonWriter.WriteLine(_out, StatusReporter.Capture(sources, scheduler, elapsed.TotalSeconds));
+            }
         }
+        else
+        {
+            Say(string.Create(_c, $"emu device: stopped after {elapsed.TotalSeconds:F1} s; {Clients} client(s), {server.Messages} messages, {server.ErrorReplies} error replies, {server.DmaMessages} DMA messages, {server.InterruptsSignalled} interrupts, {server.Resets} resets"));
+            Say(string.Create(_c, $"  e1000     delivered {device.Statistics.RxDelivered}, sent {device.Statistics.TxSent}, dropped {device.Statistics.TotalDrops}"));
+            if (services is not null)
+            {
+                Say($"  node tcp  {services.Summary}");
+            }
+        }
+
+        services?.Dispose();
 
         netdev?.Dispose();
         session.WriteSummary(_out);
@@ -226,6 +261,11 @@ public sealed class DeviceRunner
 
     private void Say(string line)
     {
+        if (_status?.TryWriteLine(line) == true)
+        {
+            return;
+        }
+
         lock (_out)
         {
             _out.WriteLine(line);

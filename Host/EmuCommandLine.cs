@@ -5,6 +5,7 @@ using Emu.Emulator.Machine;
 using Emu.Emulator.Qtest;
 using Emu.Emulator.Wire;
 using Emu.Host.Instruments;
+using Emu.Host.Status;
 using Microsoft.Extensions.Logging;
 
 namespace Emu.Host;
@@ -16,7 +17,11 @@ public static class EmuCommandLine
 
     public const string DefaultRunMac = "52:54:00:12:34:57";
 
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>
+    /// Runs the command line. <paramref name="binaryStdout"/> is where <c>--pcap -</c> streams (default: the process's
+    /// standard output); text meant for <paramref name="stdout"/> then goes to <paramref name="stderr"/>.
+    /// </summary>
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr, Stream? binaryStdout = null)
     {
         var macOption = new Option<string?>("--mac")
         {
@@ -41,10 +46,10 @@ public static class EmuCommandLine
             Description = "Connect the e1000's wire to a QEMU-style netdev: socket,listen=H:P | socket,connect=H:P | socket,udp=H:P,localaddr=H:P | stream,server=on|off,addr.type=inet|unix,... | dgram,local.type=...,remote.type=...",
         };
 
-        var pcapOption = new Option<FileInfo?>("--pcap")
+        var pcapOption = new Option<string?>("--pcap")
         {
             HelpName = "FILE",
-            Description = "Capture the e1000's port to FILE (pcapng: virtual-clock timestamps, directions, dropped frames with the counter that dropped them).",
+            Description = "Capture the e1000's port to FILE (pcapng: virtual-clock timestamps, directions, dropped frames with the counter that dropped them); for run and device, - streams it to standard output (emu run --pcap - | wireshark -k -i -), the rest of the output then on standard error.",
         };
         var pcapFormatOption = new Option<CaptureFormat>("--pcap-format")
         {
@@ -89,7 +94,14 @@ public static class EmuCommandLine
             using InstrumentSession session = instruments;
             session.AttachDevice(machine.Nic);
             var server = new QtestServer(machine, stdout);
-            FileInfo? pcap = parse.GetValue(pcapOption);
+            string? pcapText = parse.GetValue(pcapOption);
+            if (pcapText == "-")
+            {
+                stderr.WriteLine("emu: --pcap - is not possible with qtest: standard output carries the qtest protocol.");
+                return 2;
+            }
+
+            FileInfo? pcap = pcapText is null ? null : new FileInfo(pcapText);
             PacketCapture? capture = null;
             if (pcap is not null)
             {
@@ -107,9 +119,40 @@ public static class EmuCommandLine
             }
 
             using PacketCapture? ownedCapture = capture;
+
+            // Status on stderr or a file (stdout is the protocol), a JSON line as virtual time passes each interval.
+            var wall = System.Diagnostics.Stopwatch.StartNew();
+            StatusReporter? status = null;
+            bool StartStatus(NetdevCounters? counters)
+            {
+                var sources = new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker);
+                if (!StatusReporter.TryCreate(sources, machine.Scheduler, instrumentOptions, stderr, liveTerminal: null, "emu qtest", stderr, out status))
+                {
+                    return false;
+                }
+
+                server.AfterCommand = status is null ? null : status.Poll;
+                return true;
+            }
+
+            void StopStatus(NetdevCounters? counters)
+            {
+                status?.Dispose();
+                if (instrumentOptions.Summary == SummaryFormat.Json)
+                {
+                    StatsJsonWriter.WriteLine(stderr, status?.Capture() ?? StatusReporter.Capture(new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker), machine.Scheduler, wall.Elapsed.TotalSeconds));
+                }
+            }
+
             if (spec is null)
             {
+                if (!StartStatus(null))
+                {
+                    return 2;
+                }
+
                 server.Run(stdin);
+                StopStatus(null);
                 session.WriteSummary(stderr);
                 return HaltedExit(machine.Nic, stderr);
             }
@@ -131,7 +174,13 @@ public static class EmuCommandLine
                 machine.Nic.Wire = netdev;
                 netdev.Port = machine.Nic;
                 netdev.CarrierChanged = up => machine.Nic.SetCarrier(up);
+                if (!StartStatus(netdev.Counters))
+                {
+                    return 2;
+                }
+
                 server.Run(stdin, loop, netdev);
+                StopStatus(netdev.Counters);
             }
 
             session.WriteSummary(stderr);
@@ -200,14 +249,21 @@ public static class EmuCommandLine
                 return 2;
             }
 
+            if (!TryRouteOutput(parse.GetValue(pcapOption), instrumentOptions, stdout, stderr, binaryStdout, out OutputRouting? routing))
+            {
+                return 2;
+            }
+
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
             (CancellationTokenSource stop, IDisposable signals) = NodeRunner.StopSignals();
             using (stop)
             using (signals)
+            using (routing)
             {
                 try
                 {
-                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions);
+                    var runner = new NodeRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
+                    return runner.Run(options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {
@@ -271,14 +327,21 @@ public static class EmuCommandLine
                 return 2;
             }
 
+            if (!TryRouteOutput(parse.GetValue(pcapOption), instrumentOptions, stdout, stderr, binaryStdout, out OutputRouting? routing))
+            {
+                return 2;
+            }
+
             using ILoggerFactory loggers = CreateLoggers(parse.GetValue(logLevelOption), stderr);
             (CancellationTokenSource stop, IDisposable signals) = NodeRunner.StopSignals();
             using (stop)
             using (signals)
+            using (routing)
             {
                 try
                 {
-                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions);
+                    var runner = new DeviceRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
+                    return runner.Run(socketPath.FullName, options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {
@@ -298,6 +361,49 @@ public static class EmuCommandLine
 
         ParseResult result = root.Parse(args);
         return result.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>
+    /// Where `emu run` and `emu device` write: with <c>--pcap -</c> or <c>--stats-json -</c> standard output carries only
+    /// that data, and the banner, summary and live view move to standard error. The live view is drawn only on the
+    /// process's own console, not redirected, without <c>--quiet</c>.
+    /// </summary>
+    internal static bool TryRouteOutput(string? pcap, InstrumentOptions instruments, TextWriter stdout, TextWriter stderr, Stream? binaryStdout, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OutputRouting? routing)
+    {
+        routing = null;
+        bool pcapToStdout = pcap == "-";
+        bool jsonToStdout = instruments.StatsJson == "-";
+        if (pcapToStdout && jsonToStdout)
+        {
+            stderr.WriteLine("emu: --pcap - and --stats-json - cannot both have standard output.");
+            return false;
+        }
+
+        bool stdoutCarriesData = pcapToStdout || jsonToStdout;
+        TextWriter text = stdoutCarriesData ? stderr : stdout;
+        TextWriter? live = null;
+        if (stdoutCarriesData)
+        {
+            if (ReferenceEquals(stderr, Console.Error) && LiveStatusView.ShouldShow(instruments.Quiet, Console.IsErrorRedirected, outputCarriesData: false))
+            {
+                live = stderr;
+            }
+        }
+        else if (ReferenceEquals(stdout, Console.Out) && LiveStatusView.ShouldShow(instruments.Quiet, Console.IsOutputRedirected, outputCarriesData: false))
+        {
+            live = stdout;
+        }
+
+        Stream? pcapStream = null;
+        Stream? ownedPcap = null;
+        if (pcapToStdout)
+        {
+            ownedPcap = binaryStdout is null ? new BufferedStream(Console.OpenStandardOutput(), 1 << 16) : null;
+            pcapStream = new ReaderGoneStream(binaryStdout ?? ownedPcap!);
+        }
+
+        routing = new OutputRouting(text, live, pcapToStdout || pcap is null ? null : new FileInfo(pcap), pcapStream, ownedPcap);
+        return true;
     }
 
     internal static bool TryBuildOptions(string? mac, FileInfo? eeprom, TextWriter stderr, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MachineOptions? options)

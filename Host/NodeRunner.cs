@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Wire;
+using Emu.Host.Status;
 using Emu.Stack.Core;
 using Emu.Stack.Ipv6;
 using Emu.Stack.Sockets;
@@ -26,11 +27,21 @@ public sealed class NodeRunner
     private readonly CultureInfo _c = CultureInfo.InvariantCulture;
 
     private readonly NodeLoop _loop = new();
+    private StatusReporter? _status;
 
     public NodeRunner(TextWriter output)
     {
         _out = output;
     }
+
+    /// <summary>The terminal to draw the live status view on (null: none; <c>--quiet</c> turns it off too).</summary>
+    public TextWriter? LiveTerminal { get; init; }
+
+    /// <summary>Where <c>--stats-json -</c> writes (default: the output given to the constructor).</summary>
+    public TextWriter? StatsOutput { get; init; }
+
+    /// <summary><c>--pcap -</c>: capture to this stream, flushed after each frame, when no capture file is given.</summary>
+    public Stream? PcapStream { get; init; }
 
     /// <summary>The running node, once <see cref="Run"/> has brought it up (touch it only from posted work).</summary>
     public Node? Node { get; private set; }
@@ -63,7 +74,7 @@ public sealed class NodeRunner
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
         session.AttachNode(node);
-        using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
+        using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {
             machine.Nic.Tap = capture;
@@ -98,11 +109,28 @@ public sealed class NodeRunner
         using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
         Services = services.Tcp;
         PrintBanner(dev, spec, www);
+        var sources = new StatusSources(machine.Nic, node, netdev.Counters, Checks: session.Checker);
+        if (!StatusReporter.TryCreate(sources, machine.Scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu run", Console.Error, out StatusReporter? status))
+        {
+            return 2;
+        }
+
+        _status = status;
+        status?.Start();
         Started.Set();
 
         TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, item => netdev.Deliver(item), machine.SyncInterrupts, duration, stop);
-        PrintSummary(node, dev, netdev, elapsed);
-        Say("  tcp       " + services.Summary);
+        status?.Dispose();
+        if (session.Options.Summary == Instruments.SummaryFormat.Json)
+        {
+            StatsJsonWriter.WriteLine(_out, StatusReporter.Capture(sources, machine.Scheduler, elapsed.TotalSeconds));
+        }
+        else
+        {
+            PrintSummary(node, dev, netdev, elapsed);
+            Say("  tcp       " + services.Summary);
+        }
+
         session.WriteSummary(_out);
 
         node.Kernel.Net.DevClose(dev);
@@ -141,6 +169,11 @@ public sealed class NodeRunner
 
     private void Say(string line)
     {
+        if (_status?.TryWriteLine(line) == true)
+        {
+            return;
+        }
+
         _out.WriteLine(line);
         _out.Flush();
     }

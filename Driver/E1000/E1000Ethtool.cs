@@ -93,6 +93,12 @@ public sealed class E1000Ethtool : IEthtoolOps
         return Stats(dev);
     }
 
+    /// <summary>
+    /// The statistics as of the driver's last e1000_update_stats (its watchdog, every 2 s), without reading the device's
+    /// clear-on-read counters: for status displays that must not disturb the driver.
+    /// </summary>
+    public IReadOnlyList<(string Name, ulong Value)> PeekStats(NetDevice dev) => Stats(dev);
+
     private List<(string, ulong)> Stats(NetDevice dev)
     {
         E1000HwStats s = _a.HwStats;

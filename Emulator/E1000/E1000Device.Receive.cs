@@ -367,6 +367,7 @@ public sealed partial class E1000Device : IFrameSink
     private void CountReceived(ReadOnlySpan<byte> frame, int wireLength)
     {
         Statistics.RxDelivered++;
+        Statistics.RxBytes += frame.Length;
         IncrementCounter(Gprc);
         AddCounter64(Gorcl, (ulong)wireLength);
         if (IsBroadcast(frame))

@@ -581,6 +581,7 @@ public sealed partial class E1000Device
         Tap?.Tap(tagged, outbound: true, dropReason: null);
         Probe?.Frame(tagged, outbound: true, drop: null);
         Statistics.TxSent++;
+        Statistics.TxBytes += tagged.Length;
         Wire.ReceiveFrame(tagged);
     }
 

@@ -410,6 +410,11 @@ public sealed partial class E1000Device : PciFunction
         if (asserted != _intx)
         {
             _intx = asserted;
+            if (asserted)
+            {
+                Statistics.InterruptsAsserted++;
+            }
+
             Probe?.InterruptLine(asserted, pending);
         }
     }

@@ -9,6 +9,15 @@ public sealed class E1000Statistics
 
     public long TxSent { get; internal set; }
 
+    /// <summary>Bytes of the frames counted by <see cref="RxDelivered"/> (without the FCS, as captured): monotonic, unlike GORC.</summary>
+    public long RxBytes { get; internal set; }
+
+    /// <summary>Bytes of the frames counted by <see cref="TxSent"/>.</summary>
+    public long TxBytes { get; internal set; }
+
+    /// <summary>Rising edges of the INTx line (interrupts the device raised).</summary>
+    public long InterruptsAsserted { get; internal set; }
+
     public long this[E1000DropReason reason] => _drops[(int)reason];
 
     internal void Drop(E1000DropReason reason) => _drops[(int)reason]++;

@@ -36,6 +36,9 @@ public sealed class QtestServer
         _machine.Interrupts.GsiChanged += OnGsiChanged;
     }
 
+    /// <summary>Runs after each command's reply (and each frame from the wire), on the serving thread: periodic instruments.</summary>
+    public Action? AfterCommand { get; set; }
+
     /// <summary>Serves commands until end of input.</summary>
     public void Run(TextReader input)
     {
@@ -43,6 +46,7 @@ public sealed class QtestServer
         {
             ProcessLine(line);
             _output.Flush();
+            AfterCommand?.Invoke();
         }
     }
 
@@ -88,6 +92,7 @@ public sealed class QtestServer
             }
 
             _output.Flush();
+            AfterCommand?.Invoke();
         }
     }
 

@@ -46,6 +46,9 @@ public sealed class PacketCapture : IPacketTap, IDisposable
 
     public long FramesWritten { get; private set; }
 
+    /// <summary>Flush the stream after every frame: a live reader of a pipe (<c>--pcap -</c> into Wireshark) sees each frame as it comes.</summary>
+    public bool FlushEachFrame { get; init; }
+
     public static PacketCapture Create(string path, EventScheduler clock, CaptureFormat format = CaptureFormat.PcapNg)
         => new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), clock, format, Path.GetFileNameWithoutExtension(path));
 
@@ -72,6 +75,7 @@ public sealed class PacketCapture : IPacketTap, IDisposable
             frame.CopyTo(record[16..]);
             _stream.Write(record);
             FramesWritten++;
+            FlushIfStreaming();
             return;
         }
 
@@ -107,6 +111,7 @@ public sealed class PacketCapture : IPacketTap, IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(block[at..], (uint)total);
         _stream.Write(block);
         FramesWritten++;
+        FlushIfStreaming();
     }
 
     public void Dispose()
@@ -119,6 +124,14 @@ public sealed class PacketCapture : IPacketTap, IDisposable
     }
 
     private static int Align4(int n) => (n + 3) & ~3;
+
+    private void FlushIfStreaming()
+    {
+        if (FlushEachFrame)
+        {
+            _stream.Flush();
+        }
+    }
 
     private void WriteSectionHeader()
     {

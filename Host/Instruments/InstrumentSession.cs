@@ -99,7 +99,8 @@ public sealed class InstrumentSession : IDisposable
     /// <summary>What the instruments say at exit (the checks' summary); nothing when they have nothing to say.</summary>
     public void WriteSummary(TextWriter output)
     {
-        Checker?.Finish(output);
+        // With --summary json the checks are in the JSON object ("checks"): no text line after it.
+        Checker?.Finish(Options.Summary == SummaryFormat.Json ? TextWriter.Null : output);
         Trace?.Flush();
         output.Flush();
     }

@@ -44,6 +44,23 @@ public sealed class Tcp6
 
     public TcpSocket Socket() => new(this, _stack);
 
+    /// <summary>Adds to <paramref name="counts"/> (indexed by <see cref="TcpState"/>) the connections in the lookup table and the listeners, for status displays.</summary>
+    public void CountByState(Span<int> counts)
+    {
+        foreach (TcpSocket socket in _connections.Values)
+        {
+            counts[(int)socket.State]++;
+        }
+
+        foreach (List<TcpSocket> list in _listeners.Values)
+        {
+            foreach (TcpSocket socket in list)
+            {
+                counts[(int)socket.State]++;
+            }
+        }
+    }
+
     // ---- Ports ----
 
     internal bool BindPort(TcpSocket socket, Ipv6Address address, ushort port, out ushort chosen)
