@@ -62,6 +62,11 @@ public sealed class NodeRunner
 
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
+        if (!session.TryAttachStack(node.Ipv6, Console.Error))
+        {
+            return 2;
+        }
+
         using PacketCapture? capture = pcap is null ? null : PacketCapture.Create(pcap.FullName, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {
