@@ -61,15 +61,23 @@ public static class TcpPlot
 
         Line(rtt, time, rows.Select(r => r.SrttMs).ToArray(), "srtt", Colors.Blue);
         Line(rtt, time, rows.Select(r => r.RttVarMs).ToArray(), "rttvar", Colors.Gray);
-        Line(rtt, time, rows.Select(r => r.RtoMs).ToArray(), "rto", Colors.Orange);
-        rtt.YLabel("ms");
+        // RTO (at least 200 ms) on its own axis, so that a LAN's SRTT of a few ms stays readable.
+        ScottPlot.Plottables.Scatter? rto = Line(rtt, time, rows.Select(r => r.RtoMs).ToArray(), "rto (right axis)", Colors.Orange);
+        if (rto is not null)
+        {
+            rto.Axes.YAxis = rtt.Axes.Right;
+            rtt.Axes.Right.Label.Text = "rto ms";
+        }
+
+        rtt.YLabel("srtt, rttvar ms");
         rtt.XLabel($"seconds of virtual time from {t0:F6}");
         rtt.ShowLegend(Alignment.UpperLeft);
 
         foreach (ScottPlot.Plot p in multiplot.GetPlots())
         {
             p.Axes.AutoScale();
-            p.Axes.Left.MinimumSize = 110;   // one left edge for all panels, so that their time axes line up
+            p.Axes.Left.MinimumSize = 110;   // one left and right edge for all panels, so that their time axes line up
+            p.Axes.Right.MinimumSize = 70;
         }
 
         multiplot.SharedAxes.ShareX(multiplot.GetPlots());
@@ -103,7 +111,7 @@ public static class TcpPlot
     }
 
     /// <summary>A step line through the finite values (a series with none is left out).</summary>
-    private static void Line(ScottPlot.Plot plot, double[] x, double[] y, string label, Color color)
+    private static ScottPlot.Plottables.Scatter? Line(ScottPlot.Plot plot, double[] x, double[] y, string label, Color color)
     {
         var xs = new List<double>();
         var ys = new List<double>();
@@ -118,7 +126,7 @@ public static class TcpPlot
 
         if (xs.Count == 0)
         {
-            return;
+            return null;
         }
 
         (xs, ys) = Thin(xs, ys);
@@ -126,6 +134,7 @@ public static class TcpPlot
         line.ConnectStyle = ConnectStyle.StepHorizontal;
         line.LineWidth = 1.5f;
         line.LegendText = label;
+        return line;
     }
 
     /// <summary>Segment starts of one event kind, in the same relative sequence space (at most <see cref="MaxLinePoints"/>).</summary>
