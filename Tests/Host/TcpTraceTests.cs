@@ -1,4 +1,5 @@
 using System.Globalization;
+using Emu.Emulator.Wire;
 using Emu.Host;
 using Emu.Host.Bench;
 using Emu.Host.Instruments;
@@ -6,6 +7,7 @@ using Emu.Stack.Ipv6;
 using Emu.Stack.Sockets;
 using Emu.Stack.Tcp;
 using Emu.Stack.Wire;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Emu.Tests.Host;
 
@@ -172,6 +174,34 @@ public sealed class TcpTraceTests(TcpTraceFixture trace) : IClassFixture<TcpTrac
         int first = client.FindIndex(f => f[Col("event")] == "recovery_enter");
         Assert.NotEqual(string.Empty, client[first][Col("ssthresh")]);
         Assert.All(client.Take(first).Where(f => f[Col("event")] == "send"), f => Assert.Equal(string.Empty, f[Col("ssthresh")]));
+    }
+
+    [Fact]
+    public void EmuRunWritesTheTraceOfItsServices()
+    {
+        string csv = Path.Combine(trace.Directory.FullName, "run.csv");
+        using var socket = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        socket.Start();
+        int port = ((System.Net.IPEndPoint)socket.LocalEndpoint).Port;
+        socket.Stop();
+        Assert.True(NetdevSpec.TryParse($"socket,listen=127.0.0.1:{port}", out NetdevSpec? spec, out _));
+        var runner = new NodeRunner(TextWriter.Synchronized(new StringWriter()));
+        int exit = -1;
+        var thread = new Thread(() => exit = runner.Run(Node.WithMac("52:54:00:12:34:57"), spec!, null, CaptureFormat.PcapNg, TimeSpan.FromMinutes(2), NullLoggerFactory.Instance, CancellationToken.None, instruments: new InstrumentOptions { TcpTrace = new FileInfo(csv) }))
+        {
+            IsBackground = true,
+        };
+        thread.Start();
+        Assert.True(runner.Started.Wait(TimeSpan.FromSeconds(30)));
+        runner.Stop();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, exit);
+
+        // The services' listeners open and close; the file ends with their rows, flushed.
+        string[] lines = File.ReadAllLines(csv);
+        Assert.Equal(TcpTraceCsv.Header, lines[0]);
+        Assert.Contains(lines, l => l.Contains(",[::]:80-[::]:0,state,listen,LISTEN,", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(",[::]:80-[::]:0,state,close,CLOSE,", StringComparison.Ordinal));
     }
 
     [Fact]
