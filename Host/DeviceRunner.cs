@@ -91,6 +91,11 @@ public sealed class DeviceRunner
             {
                 device.SetCarrier(false);
             }
+
+            if (session.Options.TcpTrace is not null)
+            {
+                Say("emu device: --tcp-trace: with --netdev there is no Emu stack on the wire; no TCP events to write.");
+            }
         }
         else
         {
@@ -108,6 +113,11 @@ public sealed class DeviceRunner
             }
 
             peerDev = dev;
+            if (!session.TryAttachStack(peer.Ipv6, Console.Error, "node"))
+            {
+                return 2;
+            }
+
             services = Emu.Host.Services.NodeServices.Start(peer.Ipv6, www, line => Say("emu device: " + line));
             peer.Ipv6.AddressChanged += (idev, ifa) => Say(ifa.DadFailed
                 ? $"emu device: node {ifa.Address} failed duplicate address detection"

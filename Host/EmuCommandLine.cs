@@ -357,6 +357,7 @@ public static class EmuCommandLine
             run,
             device,
             Bench.BenchCommand.Create(stdout),
+            Plot.PlotCommand.Create(stdout, stderr),
         };
 
         ParseResult result = root.Parse(args);

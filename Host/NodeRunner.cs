@@ -74,6 +74,11 @@ public sealed class NodeRunner
         using Instruments.InstrumentSession ownedSession = session;
         session.AttachDevice(machine.Nic);
         session.AttachNode(node);
+        if (!session.TryAttachStack(node.Ipv6, Console.Error))
+        {
+            return 2;
+        }
+
         using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, machine.Scheduler, pcapFormat);
         if (capture is not null)
         {

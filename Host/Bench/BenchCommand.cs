@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Emu.Host.Plot;
 using Spectre.Console;
 
 namespace Emu.Host.Bench;
@@ -33,6 +34,7 @@ internal static class BenchCommand
             sizes,
             deviceTrace,
         };
+        Option<FileInfo?> devicePlot = AddPlotOption(device);
         device.SetAction(parse =>
         {
             long n = parse.GetValue(frames);
@@ -51,6 +53,11 @@ internal static class BenchCommand
                 return 2;
             }
 
+            if (!CheckPlot(parse.GetValue(devicePlot), stdout))
+            {
+                return 2;
+            }
+
             var results = new List<BenchResult>();
             foreach (int size in sizeList)
             {
@@ -60,6 +67,7 @@ internal static class BenchCommand
             }
 
             Print(results, stdout, "emu bench device: TX ring → wire → RX ring (one core, virtual time)" + (trace == Emu.Emulator.Instruments.TraceCategory.None ? string.Empty : $", with --trace {traceList} (discarded)"));
+            SavePlot(parse.GetValue(devicePlot), "emu bench device: TX ring → wire → RX ring", "Mpps", results.Select(r => ($"{r.FrameLength + 4} bytes", r.FramesPerSecond / 1e6)), stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
         var framesDriver = new Option<long>("--frames") { HelpName = "N", Description = "Frames to measure per size (after a warm-up of N / 2, at least 200,000).", DefaultValueFactory = _ => 1_000_000 };
@@ -69,6 +77,7 @@ internal static class BenchCommand
             framesDriver,
             sizesDriver,
         };
+        Option<FileInfo?> driverPlot = AddPlotOption(driver);
         driver.SetAction(parse =>
         {
             long n = parse.GetValue(framesDriver);
@@ -76,6 +85,11 @@ internal static class BenchCommand
             if (n <= 0 || sizeList.Any(s => s is < 60 or > 1514))
             {
                 stdout.WriteLine("emu bench: --frames must be positive and --sizes between 60 and 1514.");
+                return 2;
+            }
+
+            if (!CheckPlot(parse.GetValue(driverPlot), stdout))
+            {
                 return 2;
             }
 
@@ -88,6 +102,7 @@ internal static class BenchCommand
             }
 
             Print(results, stdout, "emu bench driver: dev_queue_xmit → driver → e1000 → wire → e1000 → NAPI → netif_receive_skb");
+            SavePlot(parse.GetValue(driverPlot), "emu bench driver: dev_queue_xmit → … → netif_receive_skb", "Mpps", results.Select(r => ($"{r.FrameLength + 4} bytes", r.FramesPerSecond / 1e6)), stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
         var datagrams = new Option<long>("--datagrams") { HelpName = "N", Description = "Datagrams to measure per size (after a warm-up of N / 2, at least 200,000).", DefaultValueFactory = _ => 1_000_000 };
@@ -97,6 +112,7 @@ internal static class BenchCommand
             datagrams,
             payloads,
         };
+        Option<FileInfo?> udpPlot = AddPlotOption(udp);
         udp.SetAction(parse =>
         {
             long n = parse.GetValue(datagrams);
@@ -104,6 +120,11 @@ internal static class BenchCommand
             if (n <= 0 || sizeList.Any(s => s is < 1 or > 1452))
             {
                 stdout.WriteLine("emu bench: --datagrams must be positive and --sizes between 1 and 1452.");
+                return 2;
+            }
+
+            if (!CheckPlot(parse.GetValue(udpPlot), stdout))
+            {
                 return 2;
             }
 
@@ -116,6 +137,7 @@ internal static class BenchCommand
             }
 
             PrintUdp(results, stdout);
+            SavePlot(parse.GetValue(udpPlot), "emu bench udp: sendto → … → recvfrom", "k datagrams/s", results.Select(r => ($"{r.FrameLength}-byte payload", r.FramesPerSecond / 1e3)), stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
         var megabytes = new Option<int>("--megabytes") { HelpName = "N", Description = "Megabytes to move per run (after a warm-up of N / 2).", DefaultValueFactory = _ => 200 };
@@ -123,12 +145,18 @@ internal static class BenchCommand
         {
             megabytes,
         };
+        Option<FileInfo?> tcpPlot = AddPlotOption(tcp);
         tcp.SetAction(parse =>
         {
             int mb = parse.GetValue(megabytes);
             if (mb <= 0)
             {
                 stdout.WriteLine("emu bench: --megabytes must be positive.");
+                return 2;
+            }
+
+            if (!CheckPlot(parse.GetValue(tcpPlot), stdout))
+            {
                 return 2;
             }
 
@@ -141,6 +169,7 @@ internal static class BenchCommand
             }
 
             PrintTcp(results, stdout);
+            SavePlot(parse.GetValue(tcpPlot), "emu bench tcp: one connection (MTU 1500)", "goodput Gbit/s", results.Select(r => (r.Tso ? "TSO on" : "TSO off", r.GigabitsPerSecond)), stdout);
             return 0;
         });
         var vfioMegabytes = new Option<int>("--megabytes") { HelpName = "N", Description = "Megabytes the guest sends over TCP in each run.", DefaultValueFactory = _ => 64 };
@@ -150,6 +179,7 @@ internal static class BenchCommand
             vfioMegabytes,
             rounds,
         };
+        Option<FileInfo?> vfioPlot = AddPlotOption(vfio);
         vfio.SetAction(parse =>
         {
             int mb = parse.GetValue(vfioMegabytes);
@@ -157,6 +187,11 @@ internal static class BenchCommand
             if (mb <= 0 || n <= 0)
             {
                 stdout.WriteLine("emu bench: --megabytes and --rounds must be positive.");
+                return 2;
+            }
+
+            if (!CheckPlot(parse.GetValue(vfioPlot), stdout))
+            {
                 return 2;
             }
 
@@ -183,9 +218,51 @@ internal static class BenchCommand
             table.AddRow("QEMU's built-in e1000", r.BuiltInMbps.ToString("F0", c), "1.00", "-", "-");
             table.AddRow("Emu's 82540EM over vfio-user", r.OursMbps.ToString("F0", c), r.Ratio.ToString("F2", c), $"{r.ReadMicroseconds.ToString("F0", c)} ({r.Reads} reads; ours {r.ReadServiceMicroseconds.ToString("F0", c)})", $"{r.PostedWriteMicroseconds.ToString("F0", c)} ({r.Writes} writes)");
             console.Write(table);
+            SavePlot(parse.GetValue(vfioPlot), $"emu bench vfio-user: a Linux guest sends {mb} MB over TCP", "goodput Mbit/s", [("QEMU's e1000", r.BuiltInMbps), ("Emu's 82540EM (vfio-user)", r.OursMbps)], stdout);
             return 0;
         });
         return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp, vfio };
+    }
+
+    private static Option<FileInfo?> AddPlotOption(Command command)
+    {
+        var plot = new Option<FileInfo?>("--plot")
+        {
+            HelpName = "FILE",
+            Description = "Also draw the table's main metric as a bar chart: FILE.svg or FILE.png.",
+        };
+        command.Options.Add(plot);
+        return plot;
+    }
+
+    /// <summary>Refuses a <c>--plot</c> path that cannot be written before the benchmark runs.</summary>
+    private static bool CheckPlot(FileInfo? plot, TextWriter stdout)
+    {
+        if (plot is not null && !PlotImage.TryCheck(plot.FullName, BenchChart.Width, BenchChart.Height, out string? error))
+        {
+            stdout.WriteLine($"emu bench: --plot {error}.");
+            return false;
+        }
+
+        return true;
+    }
+
+    private static void SavePlot(FileInfo? plot, string title, string metric, IEnumerable<(string Label, double Value)> bars, TextWriter stdout)
+    {
+        if (plot is null)
+        {
+            return;
+        }
+
+        try
+        {
+            BenchChart.Save(plot.FullName, title, metric, bars.ToList());
+            stdout.WriteLine($"emu bench: {plot.FullName}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stdout.WriteLine($"emu bench: --plot {plot.FullName}: {e.Message}");
+        }
     }
 
     public static void PrintTcp(IReadOnlyList<TcpBenchResult> results, TextWriter writer)

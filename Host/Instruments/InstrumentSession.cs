@@ -96,6 +96,32 @@ public sealed class InstrumentSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Puts the stack-level probes on <paramref name="stack"/>: the <c>--tcp-trace</c> CSV on its TCP layer. False
+    /// after a one-line error (an unwritable file) on <paramref name="stderr"/>.
+    /// </summary>
+    public bool TryAttachStack(Emu.Stack.Ipv6.Ipv6Stack stack, TextWriter stderr, string? name = null)
+    {
+        if (Trace is { } trace && trace.IsOn(TraceCategory.Tcp))
+        {
+            stack.Tcp.Probe = Emu.Stack.Tcp.TcpProbe.Combine(stack.Tcp.Probe, new TcpTracer(trace, name));
+        }
+
+        if (Options.TcpTrace is not { } file)
+        {
+            return true;
+        }
+
+        if (!TcpTraceCsv.TryCreate(file, stack.Clock, stderr, out TcpTraceCsv? csv))
+        {
+            return false;
+        }
+
+        _owned.Add(csv);
+        stack.Tcp.Probe = Emu.Stack.Tcp.TcpProbe.Combine(stack.Tcp.Probe, csv);
+        return true;
+    }
+
     /// <summary>What the instruments say at exit (the checks' summary); nothing when they have nothing to say.</summary>
     public void WriteSummary(TextWriter output)
     {

@@ -39,6 +39,9 @@ public sealed class Tcp6
 
     public Snmp6 Snmp => _stack.Snmp;
 
+    /// <summary>What is told about every connection's events (a CSV trace, a text trace); null: nothing (a null check).</summary>
+    public TcpProbe? Probe { get; set; }
+
     /// <summary>Connections known to the lookup table (any state but LISTEN and CLOSED).</summary>
     public int ConnectionCount => _connections.Count;
 
@@ -310,6 +313,7 @@ public sealed class Tcp6
                 socket.OnSegment(h, payload);
             }
 
+            Probe?.OnEvent(socket, new TcpProbeEvent(TcpProbeKind.Receive, string.Empty, h.Seq, payload.Length, h.Ack, h.Flags));
             skb.Free();
             return;
         }
@@ -365,6 +369,7 @@ public sealed class Tcp6
         child.Parent = listener;
         _connections[(destination, h.DestinationPort, source, h.SourcePort)] = child;
         child.InitPassive(listener, idev, local, remote, h, NewIsn(local, remote));
+        Probe?.OnEvent(child, new TcpProbeEvent(TcpProbeKind.Receive, "passive open", h.Seq, payloadLength, h.Ack, h.Flags));
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ public sealed partial class TcpSocket
         _sndWl1 = syn.Seq;
         _sndWl2 = iss;
         _rcvRightEdge = _rcvNxt + SynWindow();   // what the SYN-ACK's unscaled window offers
-        SetState(TcpState.SynReceived);
+        SetState(TcpState.SynReceived, "syn");
         SendSyn(ack: true);
     }
 
@@ -104,7 +104,7 @@ public sealed partial class TcpSocket
         // A retransmitted SYN on a half-open child: its SYN-ACK again.
         if (State == TcpState.SynReceived && h.Has(TcpFlags.Syn) && !h.Has(TcpFlags.Ack) && h.Seq == _irs)
         {
-            RetransmitSegment(0);
+            RetransmitSegment(0, "syn again");
             return;
         }
 
@@ -180,7 +180,7 @@ public sealed partial class TcpSocket
             _maxSndWnd = Math.Max(_maxSndWnd, _sndWnd);
             _sndWl1 = h.Seq;
             _sndWl2 = h.Ack;
-            SetState(TcpState.Established);
+            SetState(TcpState.Established, "ack");
             ArmKeepalive();
             bool acked = ProcessAck(h, payload.Length == 0 && !h.Has(TcpFlags.Fin));
             if (Parent is { } listener)
@@ -284,7 +284,7 @@ public sealed partial class TcpSocket
             _sndWl2 = h.Ack;
             _rtxTimer.Cancel();
             _backoff = 0;
-            SetState(TcpState.Established);
+            SetState(TcpState.Established, "syn-ack");
             ArmKeepalive();
             SendAck();
             _connectWaiter.Complete(0);
@@ -293,7 +293,7 @@ public sealed partial class TcpSocket
         }
 
         // Simultaneous open (§3.10.7.3, fourth): SYN-RECEIVED, our SYN again with the ACK.
-        SetState(TcpState.SynReceived);
+        SetState(TcpState.SynReceived, "simultaneous open");
         _sndWnd = h.Window;
         Transmit(_iss, 0, TcpFlags.Syn | TcpFlags.Ack, synOptions: true);
     }
@@ -377,6 +377,7 @@ public sealed partial class TcpSocket
                     // Full acknowledgment: recovery ends (RFC 6582 §3.2 (3)); cwnd deflates to ssthresh.
                     _inRecovery = false;
                     Cwnd = Math.Max(Math.Min(SsThreshold, FlightSize + (uint)SendMss), 2 * (uint)SendMss);
+                    _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.RecoveryExit, "full ack"));
                 }
                 else if (!_sackOk)
                 {
@@ -590,6 +591,8 @@ public sealed partial class TcpSocket
             Cwnd = SsThreshold + (uint)(DupThresh * SendMss);
             MarkFirstLost();
         }
+
+        _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.RecoveryEnter, _sackOk ? "sack" : "dupacks"));
     }
 
     /// <summary>Our FIN was acknowledged: FIN-WAIT-1 → FIN-WAIT-2, CLOSING → TIME-WAIT, LAST-ACK → CLOSED.</summary>
@@ -603,7 +606,7 @@ public sealed partial class TcpSocket
         switch (State)
         {
             case TcpState.FinWait1:
-                SetState(TcpState.FinWait2);
+                SetState(TcpState.FinWait2, "fin acked");
                 if (_orphan)
                 {
                     ArmFinWait2();
@@ -647,7 +650,7 @@ public sealed partial class TcpSocket
         if (_tcp.TakeChallengeAckToken())
         {
             Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPChallengeACK);
-            SendAck();
+            Transmit(_sndNxt, 0, TcpFlags.Ack, reason: "challenge ack");
         }
     }
 
@@ -823,7 +826,7 @@ public sealed partial class TcpSocket
         {
             case TcpState.SynReceived:
             case TcpState.Established:
-                SetState(TcpState.CloseWait);
+                SetState(TcpState.CloseWait, "fin");
                 break;
             case TcpState.FinWait1:
                 if (_finSent && SeqMath.Gt(_sndUna, _finSeq))
@@ -832,7 +835,7 @@ public sealed partial class TcpSocket
                 }
                 else
                 {
-                    SetState(TcpState.Closing);
+                    SetState(TcpState.Closing, "fin");
                 }
 
                 break;

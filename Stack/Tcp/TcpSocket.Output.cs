@@ -75,6 +75,38 @@ public sealed partial class TcpSocket
 
     public uint SendWindow => _sndWnd;
 
+    /// <summary>Bytes in the network by RFC 6675's pipe (NewReno: the flight less what duplicate ACKs took out); Linux's packets_out − left_out + retrans_out.</summary>
+    public uint InFlight => Pipe();
+
+    /// <summary>Outstanding segments the peer has SACKed (Linux's sacked_out).</summary>
+    public int SackedSegments => CountMarked(sacked: true);
+
+    /// <summary>Outstanding segments marked lost and not SACKed (Linux's lost_out).</summary>
+    public int LostSegments => CountMarked(sacked: false);
+
+    /// <summary>Whether fast recovery is in progress (Linux's TCP_CA_Recovery).</summary>
+    public bool InRecovery => _inRecovery;
+
+    private int CountMarked(bool sacked)
+    {
+        if (_scoreboard.Marked == 0)
+        {
+            return 0;
+        }
+
+        int n = 0;
+        for (int i = 0; i < _scoreboard.Count; i++)
+        {
+            ref SentSegment s = ref _scoreboard[i];
+            if (sacked ? s.Sacked : s.Lost && !s.Sacked)
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
     public bool TimestampsEnabled => _tsOk;
 
     public bool SackEnabled => _sackOk;
@@ -117,9 +149,10 @@ public sealed partial class TcpSocket
 
     /// <summary>
     /// Sends one segment: header, options (timestamps on every segment once agreed, SACK blocks on ACKs), the bytes
-    /// [seq, seq+length) from the send buffer, the checksum (software or offloaded), and, above one MSS, TSO.
+    /// [seq, seq+length) from the send buffer, the checksum (software or offloaded), and, above one MSS, TSO. The
+    /// probe hears of it here, or, with <paramref name="probeLater"/>, from the caller once SND.NXT has moved.
     /// </summary>
-    private void Transmit(uint seq, int length, TcpFlags flags, bool synOptions = false)
+    private void Transmit(uint seq, int length, TcpFlags flags, bool synOptions = false, string reason = "", bool probeLater = false)
     {
         if (Idev is null)
         {
@@ -180,7 +213,24 @@ public sealed partial class TcpSocket
         }
 
         Stack.Ip6Xmit(skb, Local.Address, Remote.Address, IpProto.Tcp, dev, HopLimit, fixedSource: true);
+        if (!probeLater && _tcp.Probe is { } probe)
+        {
+            ProbeSent(probe, seq, length, flags, reason);
+        }
     }
+
+    /// <summary>Tells the probe of a segment sent: a retransmission while <see cref="_retransmitReason"/> is set.</summary>
+    private void ProbeSent(TcpProbe probe, uint seq, int length, TcpFlags flags, string reason)
+    {
+        TcpProbeKind kind = _retransmitReason is null ? TcpProbeKind.Send : TcpProbeKind.Retransmit;
+        probe.OnEvent(this, new TcpProbeEvent(kind, _retransmitReason ?? reason, seq, length, (flags & TcpFlags.Ack) != 0 ? _rcvNxt : 0, flags));
+    }
+
+    /// <summary>Why the segment being sent is a retransmission ("rto", "lost", "syn again"); null for a first send.</summary>
+    private string? _retransmitReason;
+
+    /// <summary>Retransmissions sent (Linux's total_retrans, ss -i's "retrans").</summary>
+    public long Retransmits { get; private set; }
 
     // What our SYN offers: everything on an active open; on a passive open, only what the peer's SYN offered.
     private bool _tsOkOffered = true;
@@ -217,12 +267,18 @@ public sealed partial class TcpSocket
 
     private void SendSyn(bool ack)
     {
-        Transmit(_iss, 0, ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn, synOptions: true);
+        TcpFlags flags = ack ? TcpFlags.Syn | TcpFlags.Ack : TcpFlags.Syn;
+        Transmit(_iss, 0, flags, synOptions: true, probeLater: true);
         if (_scoreboard.Count == 0)
         {
             _scoreboard.Add(new SentSegment { Seq = _iss, Syn = true, SentAt = Stack.Clock.Now });
             _sndNxt = _iss + 1;
             _sndMax = _sndNxt;
+        }
+
+        if (_tcp.Probe is { } probe)
+        {
+            ProbeSent(probe, _iss, 0, flags, string.Empty);
         }
 
         ArmRetransmit();
@@ -254,10 +310,10 @@ public sealed partial class TcpSocket
         {
             case TcpState.SynReceived:
             case TcpState.Established:
-                SetState(TcpState.FinWait1);
+                SetState(TcpState.FinWait1, "close");
                 break;
             case TcpState.CloseWait:
-                SetState(TcpState.LastAck);
+                SetState(TcpState.LastAck, "close");
                 break;
         }
 
@@ -337,16 +393,27 @@ public sealed partial class TcpSocket
 
             bool withFin = _finQueued && size == unsent && SeqMath.Ge(windowEnd, _sndNxt + (uint)size);
             TcpFlags flags = TcpFlags.Ack | (size == unsent ? TcpFlags.Psh : 0) | (withFin ? TcpFlags.Fin : 0);
-            Transmit(_sndNxt, size, flags);
-            RecordSent(_sndNxt, size, withFin, (flags & TcpFlags.Psh) != 0);
+            uint seq = _sndNxt;
+            Transmit(seq, size, flags, probeLater: true);
+            RecordSent(seq, size, withFin, (flags & TcpFlags.Psh) != 0);
+            if (_tcp.Probe is { } probe)
+            {
+                ProbeSent(probe, seq, size, flags, string.Empty);
+            }
+
             Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPOrigDataSent);
         }
     }
 
     private void SendFin()
     {
-        Transmit(_sndNxt, 0, TcpFlags.Fin | TcpFlags.Ack);
-        RecordSent(_sndNxt, 0, fin: true);
+        uint seq = _sndNxt;
+        Transmit(seq, 0, TcpFlags.Fin | TcpFlags.Ack, probeLater: true);
+        RecordSent(seq, 0, fin: true);
+        if (_tcp.Probe is { } probe)
+        {
+            ProbeSent(probe, seq, 0, TcpFlags.Fin | TcpFlags.Ack, string.Empty);
+        }
     }
 
     /// <summary>Adds sent data to the scoreboard (one entry per MSS, so SACK and loss marking work per segment).</summary>
@@ -456,27 +523,32 @@ public sealed partial class TcpSocket
                 return false;
             }
 
-            RetransmitSegment(i);
+            RetransmitSegment(i, "lost");
             return true;
         }
 
         return false;
     }
 
-    private void RetransmitSegment(int index)
+    /// <summary>Sends scoreboard entry <paramref name="index"/> again; <paramref name="reason"/> tells the probe why.</summary>
+    private void RetransmitSegment(int index, string reason)
     {
         ref SentSegment s = ref _scoreboard[index];
         _scoreboard.SetFlags(index, s.Sacked, s.Lost, retransmitted: true);
         s.SentAt = Stack.Clock.Now;
         Stack.Snmp.Inc(Snmp6Counter.TcpRetransSegs);
+        Retransmits++;
+        _retransmitReason = reason;
         if (s.Syn)
         {
             SendSyn(ack: State == TcpState.SynReceived);
+            _retransmitReason = null;
             return;
         }
 
         TcpFlags flags = TcpFlags.Ack | (s.Fin ? TcpFlags.Fin : 0) | (s.Psh ? TcpFlags.Psh : 0);
         Transmit(s.Seq, s.Length, flags);
+        _retransmitReason = null;
         _rttTiming = false;   // Karn: no RTT sample from a retransmitted segment
     }
 

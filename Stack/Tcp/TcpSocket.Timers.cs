@@ -56,6 +56,15 @@ public sealed partial class TcpSocket
     /// <summary>The current retransmission timeout, before backoff.</summary>
     public long RtoNs => _rto;
 
+    /// <summary>RTTVAR in nanoseconds (RFC 6298 §2).</summary>
+    public long RttVarianceNs => _rttvar;
+
+    /// <summary>The retransmission timeout as the timer uses it: RTO backed off (ss -i's "rto").</summary>
+    public long BackedOffRtoNs => Math.Min(MaxRtoNs, _rto << Math.Min(_backoff, 20));
+
+    /// <summary>Consecutive timeouts without progress (Linux's icsk_backoff).</summary>
+    public int Backoff => _backoff;
+
     private void InitTimers()
     {
         _rtxTimer = Stack.Clock.CreateTimer("tcp retransmit", OnRetransmitTimer);
@@ -64,7 +73,7 @@ public sealed partial class TcpSocket
             if (_ackPending && State is not (TcpState.Closed or TcpState.Listen or TcpState.SynSent))
             {
                 Stack.Snmp.Inc(Snmp6Counter.TcpExtDelayedACKs);
-                SendAck();
+                Transmit(_sndNxt, 0, TcpFlags.Ack, reason: "delayed ack");
             }
         });
         _keepTimer = Stack.Clock.CreateTimer("tcp keepalive", OnKeepTimer);
@@ -175,6 +184,7 @@ public sealed partial class TcpSocket
             }
 
             Error = Errno.ETimedOut;
+            _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.RetransmitTimeout, "too many retries"));
             if (State == TcpState.SynReceived && Parent is not null)
             {
                 Destroy();
@@ -198,6 +208,11 @@ public sealed partial class TcpSocket
 
             Congestion.OnTimeout(this);
             Cwnd = (uint)SendMss;
+            if (_inRecovery)
+            {
+                _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.RecoveryExit, "rto"));
+            }
+
             _inRecovery = false;
             _recoveryPoint = _sndMax;
             _dupAcks = 0;
@@ -211,7 +226,8 @@ public sealed partial class TcpSocket
         }
 
         _rttTiming = false;
-        RetransmitSegment(0);
+        _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.RetransmitTimeout, syn ? "syn" : "rto"));
+        RetransmitSegment(0, "rto");
         ArmRetransmit(restart: true);
     }
 
@@ -222,7 +238,7 @@ public sealed partial class TcpSocket
     private void SendWindowProbe()
     {
         Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPWinProbe);
-        Transmit(_sndUna - 1, 0, TcpFlags.Ack);
+        Transmit(_sndUna - 1, 0, TcpFlags.Ack, reason: "zero-window probe");
         _backoff = Math.Min(_backoff + 1, MaxRetries);
         _persistMode = false;
         if (_sndWnd == 0)
@@ -293,13 +309,13 @@ public sealed partial class TcpSocket
         // A probe: SND.UNA − 1 with no data, which the peer must ACK (Linux's form).
         _keepaliveProbes++;
         Stack.Snmp.Inc(Snmp6Counter.TcpExtTCPKeepAlive);
-        Transmit(_sndUna - 1, 0, TcpFlags.Ack);
+        Transmit(_sndUna - 1, 0, TcpFlags.Ack, reason: "keepalive");
         _keepTimer.ArmIn((long)KeepAliveInterval.TotalMilliseconds * 1_000_000);
     }
 
     private void EnterTimeWait()
     {
-        SetState(TcpState.TimeWait);
+        SetState(TcpState.TimeWait, "fin");
         _rtxTimer.Cancel();
         _delackTimer.Cancel();
         _timeWait = true;

@@ -180,7 +180,7 @@ public sealed partial class TcpSocket : Socket
 
         Backlog = Math.Clamp(backlog, 1, 4096);
         _acceptQueue = new Queue<TcpSocket>();
-        SetState(TcpState.Listen);
+        SetState(TcpState.Listen, "listen");
         _tcp.AddListener(this);
         return 0;
     }
@@ -243,7 +243,7 @@ public sealed partial class TcpSocket : Socket
 
         Idev = idev;
         InitConnection(_tcp.NewIsn(Local, Remote));
-        SetState(TcpState.SynSent);
+        SetState(TcpState.SynSent, "connect");
         Stack.Snmp.Inc(Snmp6Counter.TcpActiveOpens);
         SendSyn(ack: false);
         return -Errno.EInProgress;
@@ -444,7 +444,7 @@ public sealed partial class TcpSocket : Socket
         }
 
         _acceptWaiter.Complete(null);
-        SetState(TcpState.Closed);
+        SetState(TcpState.Closed, "close");
         _tcp.Unbind(this);
     }
 
@@ -471,12 +471,14 @@ public sealed partial class TcpSocket : Socket
         };
     }
 
-    private void SetState(TcpState state)
+    private void SetState(TcpState state, string reason = "")
     {
         if (State == state)
         {
             return;
         }
+
+        TcpState previous = State;
 
         if (State == TcpState.Established)
         {
@@ -490,6 +492,7 @@ public sealed partial class TcpSocket : Socket
 
         State = state;
         Connected = state is TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.FinWait2 or TcpState.Closing or TcpState.LastAck;
+        _tcp.Probe?.OnEvent(this, new TcpProbeEvent(TcpProbeKind.StateChange, reason, previousState: previous));
         StateChanged?.Invoke(this, state);
     }
 
@@ -497,7 +500,13 @@ public sealed partial class TcpSocket : Socket
     internal void Destroy()
     {
         CancelTimers();
-        SetState(TcpState.Closed);
+        SetState(TcpState.Closed, Error switch
+        {
+            Errno.ETimedOut => "timed out",
+            Errno.EConnReset => "reset",
+            Errno.EConnRefused => "refused",
+            _ => "done",
+        });
         _tcp.Unhash(this);
         if (_bound)
         {
