@@ -16,7 +16,12 @@ internal sealed class OutputRouting(TextWriter text, TextWriter? liveTerminal, F
 
     public void Dispose()
     {
-        PcapStream?.Flush();
+        PcapStream?.Dispose();   // waits (a bounded time) for what the reader has not taken yet
+        if (PcapStream is ReaderGoneStream { BlocksDropped: > 0 } stream)
+        {
+            Text.WriteLine($"emu: --pcap -: the reader fell behind; {stream.BlocksDropped} capture blocks were left out (the stream stays valid pcapng)");
+        }
+
         ownedStdout?.Dispose();
     }
 }

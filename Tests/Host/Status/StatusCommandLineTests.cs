@@ -177,10 +177,45 @@ public sealed class StatusCommandLineTests
     [Fact]
     public void AStreamWhoseReaderWentSwallowsWrites()
     {
-        var stream = new ReaderGoneStream(new ThrowingStream());
+        using var stream = new ReaderGoneStream(new ThrowingStream());
         stream.Write([1, 2, 3]);
         stream.Flush();
+        Assert.True(stream.WaitIdle(TimeSpan.FromSeconds(10)));
         Assert.True(stream.ReaderGone);
+        stream.Write([4, 5, 6]);   // swallowed
+    }
+
+    [Fact]
+    public void AReaderThatStopsReadingNeverBlocksTheWriterAndWholeBlocksAreDropped()
+    {
+        // Wireshark paused without closing the pipe: the loop's writes return at once; past the limit whole blocks
+        // are dropped and counted, so what reaches the reader is still valid pcapng.
+        using var stall = new ManualResetEventSlim();
+        var reader = new StallingStream(stall);
+        var stream = new ReaderGoneStream(reader, limit: 1000);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 100; i++)
+        {
+            stream.Write(new byte[100]);
+        }
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.True(stream.BlocksDropped >= 89, $"{stream.BlocksDropped} blocks dropped");
+        stall.Set();
+        Assert.True(stream.WaitIdle(TimeSpan.FromSeconds(10)));
+        Assert.Equal((100 - stream.BlocksDropped) * 100, reader.Written);
+        stream.Dispose();
+    }
+
+    private sealed class StallingStream(ManualResetEventSlim go) : MemoryStream
+    {
+        public long Written { get; private set; }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            go.Wait();
+            Written += buffer.Length;
+        }
     }
 
     [Fact]
