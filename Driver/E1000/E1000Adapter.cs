@@ -39,6 +39,8 @@ public sealed partial class E1000Adapter : INetDeviceOps
     private bool _down = true;
     private bool _resetting;
     private int _rxBufferLength = 1522;
+    private bool _detectTxHung;
+    private int _txTimeoutFactor = 1;
 
     internal E1000Adapter(GuestKernel kernel, PciDev pdev, E1000Options options)
     {
