@@ -294,6 +294,7 @@ public static class EmuCommandLine
             run,
             device,
             Bench.BenchCommand.Create(stdout),
+            Faults.FaultCommand.Create(stdout, stderr),
         };
 
         ParseResult result = root.Parse(args);
