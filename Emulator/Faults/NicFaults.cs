@@ -244,8 +244,10 @@ public sealed partial class NicFaults : DeviceFaults
             _device.RefreshInterrupt();
         }
 
-        long until = fault.Spec.Trigger.UntilNs;
-        if (until == 0 || Now < until)
+        // Tick on while the fault can still fire: inside its window, short of times= and only=.
+        FaultTrigger t = fault.Spec.Trigger;
+        bool spent = (t.UntilNs != 0 && Now >= t.UntilNs) || (t.Times != 0 && fault.Fired >= t.Times) || (t.Only != 0 && fault.Eligible >= t.Only);
+        if (!spent)
         {
             state.Timer!.ArmIn(state.Every);
         }
