@@ -375,13 +375,11 @@ public sealed partial class E1000Adapter
             {
                 // "All receives must fit into a single buffer": drop through the next EOP.
                 discarding = (status & RxdStatEop) == 0;
-                Netdev.Stats.RxLengthErrors++;
-                Netdev.Stats.RxErrors++;
             }
             else if ((errors & RxdErrFrameMask) != 0)
             {
-                Netdev.Stats.RxErrors++;
-                Netdev.Stats.RxFrameErrors++;
+                // A bad frame stored under SBP is recycled. Linux counts nothing here: e1000_update_stats derives
+                // rx_errors from the hardware's counters (CRCERRS, RXERRC, ...).
             }
             else
             {
@@ -562,7 +560,9 @@ public sealed partial class E1000Adapter
         NetDeviceStats n = Netdev.Stats;
         n.Multicast = s.Mprc;
         n.Collisions = s.Colc;
-        n.RxLengthErrors = s.Rlec + s.Ruc + s.Roc;
+        // "RLEC on some newer hardware can be incorrect so build our own version based on RUC and ROC".
+        n.RxErrors = s.Rxerrc + s.Crcerrs + s.Algnerrc + s.Ruc + s.Roc + s.Cexterr;
+        n.RxLengthErrors = s.Ruc + s.Roc;
         n.RxCrcErrors = s.Crcerrs;
         n.RxFrameErrors = s.Algnerrc;
         n.RxMissedErrors = s.Mpc;

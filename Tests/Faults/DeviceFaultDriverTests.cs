@@ -160,6 +160,18 @@ public sealed class DeviceFaultDriverTests
     }
 
     [Fact]
+    public void RxErrorsShowInEthtoolsRxErrorsAsE1000UpdateStatsSumsThem()
+    {
+        (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
+        planB.Arm(Spec("rx-error,times=3,ethertype=0x88b5"));
+        planB.Arm(Spec("rx-crc-error,times=2,ethertype=0x88b5"));
+        Send(a, b, 10);
+        Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
+        Assert.Equal(5UL, Stat(b, "rx_errors"));   // RXERRC + CRCERRS (+ ALGNERRC, RUC, ROC, CEXTERR)
+        Assert.Equal(2UL, Stat(b, "rx_crc_errors"));
+    }
+
+    [Fact]
     public void RxOverrunOfNFramesShowsExactlyInEthtoolsRxMissedErrors()
     {
         (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
