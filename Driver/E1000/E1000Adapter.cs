@@ -193,7 +193,8 @@ public sealed partial class E1000Adapter : INetDeviceOps
         Hw.Write(Wuc, 0);
         if (!Hw.InitHw(Netdev.DevAddr))
         {
-            // Autonegotiation is still running: the watchdog sees the link when it comes.
+            // e1000_reset: e1000_init_hw failed (a PHY access did; the link may still come later).
+            _kernel.Log.Error($"e1000 {Pdev.Name}: Hardware Error");
         }
 
         Hw.Write(Vet, 0x8100);

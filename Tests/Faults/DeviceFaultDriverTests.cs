@@ -147,6 +147,36 @@ public sealed class DeviceFaultDriverTests
     }
 
     [Fact]
+    public void MdicErrorsAtProbeAreAHardwareErrorAndTheLinkComesWhenThePhyAnswersAgain()
+    {
+        var node = new Node();
+        var plan = new FaultPlan(3);
+        Fault mdic = plan.Arm(Spec("mdic-error"));
+        NicFaults.Attach(node.Machine.Nic, plan);
+        Assert.Equal(1, node.Boot());
+        Assert.True(node.Kernel.Log.Contains("e1000 0000:00:03.0: Hardware Error"));   // e1000_reset: e1000_init_hw failed
+        Assert.Equal(0, node.Kernel.Net.DevOpen(node.Netdev!));
+        node.Machine.Scheduler.RunFor(3 * Second);
+        Assert.False(node.Netdev!.Carrier);   // e1000_check_for_link cannot read the PHY
+        Assert.True(mdic.Fired > 0);
+
+        plan.Disarm(mdic.Id);
+        Assert.True(node.Kernel.RunUntil(() => node.Netdev!.Carrier, 5 * Second));
+    }
+
+    [Fact]
+    public void MdicTimeoutsAtProbeAreAHardwareErrorToo()
+    {
+        var node = new Node();
+        Assert.True(FaultPlan.TryCreate(3, ["mdic-timeout,times=1"], null, out FaultPlan? plan, out string? error), error);
+        NicFaults.Attach(node.Machine.Nic, plan);
+        Assert.Equal(1, node.Boot());
+        Assert.True(node.Kernel.Log.Contains("Hardware Error"));
+        Assert.Equal(0, node.Kernel.Net.DevOpen(node.Netdev!));
+        Assert.True(node.Kernel.RunUntil(() => node.Netdev!.Carrier, 5 * Second));
+    }
+
+    [Fact]
     public void RxCrcErrorsShowExactlyInEthtoolsRxCrcErrors()
     {
         (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
