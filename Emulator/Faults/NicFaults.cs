@@ -10,7 +10,7 @@ namespace Emu.Emulator.Faults;
 /// common triggers); the first that fires decides. <c>frames=N</c> and <c>descriptors=N</c> make one firing affect
 /// that many events in a row (the first included, whatever the filters say of the rest). A kind given a count, and
 /// <c>tx-hang</c> and <c>irq-lost</c>, fire once unless <c>times=</c>, <c>nth=</c> or <c>prob=</c> say otherwise. The
-/// wire hooks go to <paramref name="inner"/> (the wire part of the plan), so the two parts compose in either order.
+/// wire hooks go to the inner layer given (the wire part of the plan), so the two parts compose in either order.
 /// Every firing is logged at Information. Hooks allocate nothing; the fault lists are rebuilt when the plan changes.
 /// Use on the device's loop only.
 /// </summary>

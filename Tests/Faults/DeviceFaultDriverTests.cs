@@ -215,6 +215,34 @@ public sealed class DeviceFaultDriverTests
     }
 
     [Fact]
+    public void RxNoBufferCountsInEthtoolAndTheWaitingFramesFollowTheNextOne()
+    {
+        (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
+        planB.Arm(Spec("rx-no-buffer,frames=3,ethertype=0x88b5"));
+        Send(a, b, 3);
+        a.Machine.Scheduler.RunFor(100_000_000);
+        Assert.Equal(0, received());
+        Assert.Equal(3, b.Machine.Nic.RxFifoFrames);
+        Send(a, b, 2);
+        Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
+        Assert.Equal(3UL, Stat(b, "rx_no_buffer_count"));
+    }
+
+    [Fact]
+    public void ATransmitDescriptorDoneWithoutDdIsATxHangForTheDriver()
+    {
+        (Node a, Node b, FaultPlan planA, _) = Pair(out Func<int> received);
+        planA.Arm(Spec("dd-withheld,dir=tx,descriptors=1"));
+        Send(a, b, 3);
+        Assert.True(a.Kernel.RunUntil(() => received() == 3, Second));   // sent, but never reclaimed
+        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Detected Tx Unit Hang"), 5 * Second));
+        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Reset adapter"), 12 * Second));
+        Assert.True(a.Kernel.RunUntil(() => a.Netdev!.Carrier, 5 * Second));
+        Send(a, b, 2);
+        Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
+    }
+
+    [Fact]
     public void ALostInterruptIsRecoveredByTheWatchdogsIcsWithin2Seconds()
     {
         (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
