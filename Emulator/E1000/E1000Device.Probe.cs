@@ -40,14 +40,24 @@ public sealed partial class E1000Device
 
     private bool DmaRead(ulong address, Span<byte> destination, DmaTarget target)
     {
-        bool ok = !(_faults is { } f && f.DmaFails(target, address) && InjectMasterAbort()) && Dma!.TryRead(address, destination);
+        if (_faults is { } f && f.DmaFails(target, address))
+        {
+            return InjectMasterAbort();
+        }
+
+        bool ok = Dma!.TryRead(address, destination);
         _probe?.Dma(address, destination.Length, write: false, ok);
         return ok;
     }
 
     private bool DmaWrite(ulong address, ReadOnlySpan<byte> source, DmaTarget target)
     {
-        bool ok = !(_faults is { } f && f.DmaFails(target, address) && InjectMasterAbort()) && Dma!.TryWrite(address, source);
+        if (_faults is { } f && f.DmaFails(target, address))
+        {
+            return InjectMasterAbort();
+        }
+
+        bool ok = Dma!.TryWrite(address, source);
         _probe?.Dma(address, source.Length, write: true, ok);
         return ok;
     }
@@ -56,13 +66,18 @@ public sealed partial class E1000Device
     /// An injected DMA failure is a PCI master abort: the master records it in its configuration STATUS as Received
     /// Master Abort (bit 13, PCI 3.0 §6.2.3; the 8254x manual's PCI Status register, §4.1). The 8254x manual says
     /// nothing of what the data path does after one, so the device does what it does with any failed access: the
-    /// frame is dropped and counted (RxDmaError/TxDmaError) and the ring moves on.
+    /// frame is dropped and counted (RxDmaError/TxDmaError) and the ring moves on. The fault layer logs it; the probe
+    /// is not told (its check would call it an address outside memory). Always false: the access failed.
     /// </summary>
     private bool InjectMasterAbort()
     {
         Config.SetWord(PciConfigSpace.Status, (ushort)(Config.GetWord(PciConfigSpace.Status) | ReceivedMasterAbort));
-        return true;
+        _dmaFaultInjected = true;
+        return false;
     }
+
+    /// <summary>The failed access the caller is about to count was injected (not an address outside memory).</summary>
+    private bool _dmaFaultInjected;
 
     private const ushort ReceivedMasterAbort = 0x2000;
 

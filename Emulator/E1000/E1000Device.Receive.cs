@@ -716,6 +716,12 @@ public sealed partial class E1000Device : IFrameSink
     private void DmaError(E1000DropReason reason, ulong address)
     {
         Statistics.Drop(reason);
+        if (_dmaFaultInjected)
+        {
+            _dmaFaultInjected = false;   // a dma-error fault, logged where it fired
+            return;
+        }
+
         if (!_dmaErrorLogged[(int)reason])
         {
             _dmaErrorLogged[(int)reason] = true;

@@ -247,6 +247,26 @@ public sealed class DeviceFaultTests
     }
 
     [Fact]
+    public void DmaErrorsOnTheOtherTargetsFollowTheFailedAccessPathsAndLogNoOutsideMemoryWarning()
+    {
+        var logs = new ListLoggerFactory();
+        var h = new DataPlaneHarness(nic: new NicHarness(loggerFactory: logs));
+        Arm(h, "dma-error,target=rx-buffer,only=1", "dma-error,target=tx-desc,only=1");
+        h.Receive(Frame());
+        Assert.Equal(1, h.Stats[E1000DropReason.RxDmaError]);
+        Assert.Equal(1u, h.Nic.Read(Rdh));   // the descriptor is closed, its data never landed
+
+        h.PutTx(DataPlaneHarness.Legacy(h.TxBuffer(0, new byte[60]), 60, TxdCmdEop | TxdCmdRs));
+        h.Kick();
+        Assert.Equal(1, h.Stats[E1000DropReason.TxDmaError]);
+        Assert.Equal(0u, h.Nic.Read(Tdh));   // the fetch failed: the engine stops at that descriptor
+        h.Kick();
+        Assert.Single(h.Probe.Frames);       // the next kick fetches it
+        Assert.DoesNotContain(logs.Entries, e => e.Level == LogLevel.Warning);
+        Assert.Equal(2, logs.Entries.Count(e => e.Message.EndsWith("dma-error fired", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void IrqLostLeavesTheCauseInIcrWithTheLineLowUntilAnotherCause()
     {
         var h = new DataPlaneHarness();
