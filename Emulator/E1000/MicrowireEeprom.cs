@@ -12,12 +12,22 @@ public sealed class MicrowireEeprom
     private const uint LatchedBits = E1000Bits.EecdSk | E1000Bits.EecdCs | E1000Bits.EecdDi | E1000Bits.EecdFwe | E1000Bits.EecdReq;
     private const uint ReadOpcode = 0b110;
 
+    private EepromImage _image;
+
     public MicrowireEeprom(EepromImage image)
     {
-        Image = image;
+        _image = image;
     }
 
-    public EepromImage Image { get; set; }
+    public EepromImage Image
+    {
+        get => _image;
+        set
+        {
+            _image = value;
+            _wordAddress = -1;
+        }
+    }
 
     /// <summary>The SK, CS, DI, FWE and REQ bits last written to EECD.</summary>
     public uint Latched { get; set; }
