@@ -373,6 +373,51 @@ public sealed class DeviceFaultTests
         Assert.NotEqual(0u, h.Nic.Read(Status) & StatusLu);
     }
 
+    [Fact]
+    public void AnArmedPlanWhoseFiltersMatchNothingAllocatesNothingPerFrame()
+    {
+        const int Ring = 64;
+        var h = new DataPlaneHarness(rxCount: Ring, txCount: Ring);
+        h.Device.Wire = new NullSink();
+        Arm(h, "rx-crc-error,port=9", "rx-overrun,frames=3,ethertype=0x0806", "rx-bad-writeback,length=1,len=2000-3000", "dma-error,target=tx-desc,prob=0", "irq-lost,prob=0", "dd-withheld,prob=0", "tx-hang,after=1000s");
+        byte[] frame = Frame();
+        byte[][] descriptors = new byte[Ring][];
+        for (int i = 0; i < Ring; i++)
+        {
+            descriptors[i] = DataPlaneHarness.Legacy(h.TxBuffer(i, frame), frame.Length, TxdCmdEop | TxdCmdRs);
+        }
+
+        E1000Device device = h.Device;
+        uint tail = 0;
+        void Round(int frames)
+        {
+            for (int i = 0; i < frames; i++)
+            {
+                device.ReceiveFrame(frame);
+                device.WriteRegister(Rdt, (device.ReadRegister(Rdh) + Ring - 1) % Ring);
+                h.Nic.Machine.Memory.TryWrite(DataPlaneHarness.TxRing + (tail * 16), descriptors[tail]);
+                tail = (tail + 1) % Ring;
+                device.WriteRegister(Tdt, tail);
+                device.ReadRegister(Icr);
+            }
+        }
+
+        Round(2_000);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Round(20_000);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(22_000, h.Stats.RxDelivered);
+        Assert.Equal(22_000, h.Stats.TxSent);
+        Assert.Equal(0, allocated);
+    }
+
+    private sealed class NullSink : Emu.Emulator.Wire.IFrameSink
+    {
+        public void ReceiveFrame(ReadOnlySpan<byte> frame)
+        {
+        }
+    }
+
     [Theory]
     [InlineData("rx-bad-writeback", "length=N or status")]
     [InlineData("rx-bad-writeback,status=0x100", "status byte")]
