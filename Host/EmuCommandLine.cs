@@ -358,6 +358,7 @@ public static class EmuCommandLine
             device,
             Bench.BenchCommand.Create(stdout),
             Plot.PlotCommand.Create(stdout, stderr),
+            Faults.FaultCommand.Create(stdout, stderr),
         };
 
         ParseResult result = root.Parse(args);

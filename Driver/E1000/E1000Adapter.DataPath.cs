@@ -238,8 +238,55 @@ public sealed partial class E1000Adapter
             RestartQueue++;
         }
 
+        if (_detectTxHung)
+        {
+            DetectTxHang(i);
+        }
+
         return count < _tx.Count;
     }
+
+    /// <summary>
+    /// e1000_clean_tx_irq's check, armed by the watchdog every 2 s (detect_tx_hung): the oldest packet not yet done
+    /// was queued more than tx_timeout_factor seconds ago and flow control is not pausing us (STATUS.TXOFF): the
+    /// hardware is hung. Linux logs the ring state and stops the queue, so dev_watchdog's transmit timeout
+    /// (e1000_tx_timeout → reset_task) resets the adapter.
+    /// </summary>
+    private void DetectTxHang(int nextToClean)
+    {
+        _detectTxHung = false;
+        int eop = _tx.BufferInfo[nextToClean].NextToWatch;
+        if (eop < 0)
+        {
+            eop = nextToClean;
+        }
+
+        long stamp = _tx.BufferInfo[eop].TimeStamp;
+        long now = _kernel.Clock.Now;
+        if (stamp == 0 || now - stamp <= _txTimeoutFactor * 1_000_000_000L || (Hw.Read(Status) & StatusTxoff) != 0)
+        {
+            return;
+        }
+
+        Span<byte> status = stackalloc byte[1];
+        _kernel.Dma.Read(_tx.DescriptorAddress(eop) + 12, status);
+        string prefix = $"e1000 {Pdev.Name} {Name}: ";
+        _kernel.Log.Error(prefix + "Detected Tx Unit Hang");
+        _kernel.Log.Error("  Tx Queue             <0>");
+        _kernel.Log.Error($"  TDH                  <{Hw.Read(Tdh):x}>");
+        _kernel.Log.Error($"  TDT                  <{Hw.Read(Tdt):x}>");
+        _kernel.Log.Error($"  next_to_use          <{_tx.NextToUse:x}>");
+        _kernel.Log.Error($"  next_to_clean        <{nextToClean:x}>");
+        _kernel.Log.Error("buffer_info[next_to_clean]");
+        _kernel.Log.Error($"  time_stamp           <{Jiffies(stamp):x}>");
+        _kernel.Log.Error($"  next_to_watch        <{eop:x}>");
+        _kernel.Log.Error($"  jiffies              <{Jiffies(now):x}>");
+        _kernel.Log.Error($"  next_to_watch.status <{status[0]:x}>");
+        _net.NetifStopQueue(Netdev);
+    }
+
+    /// <summary>jiffies at HZ=250 (4 ms a tick), as Linux prints them; INITIAL_JIFFIES starts 5 minutes before the wrap.</summary>
+    private static ulong Jiffies(long ns) => unchecked((ulong)(uint)(-300 * 250) + (ulong)(ns / 4_000_000));
 
     // ---- Interrupt (e1000_intr) ----
 
@@ -328,13 +375,11 @@ public sealed partial class E1000Adapter
             {
                 // "All receives must fit into a single buffer": drop through the next EOP.
                 discarding = (status & RxdStatEop) == 0;
-                Netdev.Stats.RxLengthErrors++;
-                Netdev.Stats.RxErrors++;
             }
             else if ((errors & RxdErrFrameMask) != 0)
             {
-                Netdev.Stats.RxErrors++;
-                Netdev.Stats.RxFrameErrors++;
+                // A bad frame stored under SBP is recycled. Linux counts nothing here: e1000_update_stats derives
+                // rx_errors from the hardware's counters (CRCERRS, RXERRC, ...).
             }
             else
             {
@@ -426,6 +471,9 @@ public sealed partial class E1000Adapter
             uint ctrl = Hw.Read(Ctrl);
             string fc = (ctrl & CtrlRfce) != 0 && (ctrl & CtrlTfce) != 0 ? "RX/TX" : (ctrl & CtrlRfce) != 0 ? "RX" : (ctrl & CtrlTfce) != 0 ? "TX" : "None";
             _kernel.Log.Info($"e1000 {Pdev.Name} {Name}: NIC Link is Up {speed} Mbps {(full ? "Full Duplex" : "Half Duplex")}, Flow Control: {fc}");
+
+            // "adjust timeout factor according to speed/duplex": 16 at 10 Mb/s, else 1.
+            _txTimeoutFactor = speed == 10 ? 16 : 1;
             Hw.Write(Tctl, Hw.Read(Tctl) | TctlEn);
             _net.NetifCarrierOn(Netdev);
         }
@@ -444,8 +492,12 @@ public sealed partial class E1000Adapter
             return;
         }
 
-        // Make sure the receive ring gets cleaned even if an interrupt was lost.
+        // "Cause software interrupt to ensure Rx ring is cleaned" (and with it the transmit ring: a lost interrupt's
+        // work is found by the NAPI poll this one schedules).
         Hw.Write(Ics, IcrRxdmt0);
+
+        // "Force detection of hung controller every watchdog period".
+        _detectTxHung = true;
         _watchdog.ArmIn(2_000_000_000);
     }
 
@@ -508,7 +560,9 @@ public sealed partial class E1000Adapter
         NetDeviceStats n = Netdev.Stats;
         n.Multicast = s.Mprc;
         n.Collisions = s.Colc;
-        n.RxLengthErrors = s.Rlec + s.Ruc + s.Roc;
+        // "RLEC on some newer hardware can be incorrect so build our own version based on RUC and ROC".
+        n.RxErrors = s.Rxerrc + s.Crcerrs + s.Algnerrc + s.Ruc + s.Roc + s.Cexterr;
+        n.RxLengthErrors = s.Ruc + s.Roc;
         n.RxCrcErrors = s.Crcerrs;
         n.RxFrameErrors = s.Algnerrc;
         n.RxMissedErrors = s.Mpc;

@@ -39,6 +39,8 @@ public sealed partial class E1000Adapter : INetDeviceOps
     private bool _down = true;
     private bool _resetting;
     private int _rxBufferLength = 1522;
+    private bool _detectTxHung;
+    private int _txTimeoutFactor = 1;
 
     internal E1000Adapter(GuestKernel kernel, PciDev pdev, E1000Options options)
     {
@@ -191,7 +193,8 @@ public sealed partial class E1000Adapter : INetDeviceOps
         Hw.Write(Wuc, 0);
         if (!Hw.InitHw(Netdev.DevAddr))
         {
-            // Autonegotiation is still running: the watchdog sees the link when it comes.
+            // e1000_reset: e1000_init_hw failed (a PHY access did; the link may still come later).
+            _kernel.Log.Error($"e1000 {Pdev.Name}: Hardware Error");
         }
 
         Hw.Write(Vet, 0x8100);

@@ -310,7 +310,7 @@ internal sealed class E1000Hw
 
     // ---- Init and link ----
 
-    /// <summary>e1000_init_hw: LED, VLAN table, receive addresses, MTA, link, flow control, TXDCTL, counters.</summary>
+    /// <summary>e1000_init_hw: LED, VLAN table, receive addresses, MTA, link, flow control, TXDCTL, counters; false when link set-up failed.</summary>
     public bool InitHw(ReadOnlySpan<byte> macAddress)
     {
         Read(Ledctl);
@@ -326,7 +326,7 @@ internal sealed class E1000Hw
             WriteArray(Mta, i, 0);
         }
 
-        bool link = SetupLink();
+        bool ok = SetupLink();
 
         // Flow control addresses and type (IEEE 802.3x PAUSE), and the pause time.
         Write(Fct, 0x8808);
@@ -335,7 +335,7 @@ internal sealed class E1000Hw
         Write(Fcttv, 0xFFFF);
         Write(Txdctl, (Read(Txdctl) & ~0x003F_0000u) | 0x0101_0000);
         ClearHwCntrs();
-        return link;
+        return ok;
     }
 
     /// <summary>e1000_init_rx_addrs: RAR0 is the station address; the others are cleared.</summary>
@@ -365,7 +365,8 @@ internal sealed class E1000Hw
     /// <summary>e1000_hash_mc_addr, filter type 0: 12 bits from address bytes 4 and 5.</summary>
     public static int HashMcAddr(ReadOnlySpan<byte> mac) => ((mac[4] >> 4) | (mac[5] << 4)) & 0xFFF;
 
-    /// <summary>e1000_setup_link → e1000_setup_copper_link for the M88 PHY; true when the link is already up.</summary>
+    /// <summary>e1000_setup_link → e1000_setup_copper_link for the M88 PHY; false when a PHY access failed
+    /// (Linux's -E1000_ERR_PHY), true otherwise, the link up or not yet.</summary>
     public bool SetupLink()
     {
         // e1000_copper_link_preconfig: the MAC follows the PHY (SLU), nothing forced.
@@ -390,11 +391,12 @@ internal sealed class E1000Hw
         }
 
         // e1000_copper_link_mgp_setup: CRS on transmit, automatic MDI/MDI-X, TX_CLK at 25 MHz, then a PHY reset.
-        ReadPhy(M88PhySpecCtrl, out ushort spec);
-        spec |= 0x0800 | 0x0060;
-        WritePhy(M88PhySpecCtrl, spec);
-        ReadPhy(M88ExtPhySpecCtrl, out ushort ext);
-        WritePhy(M88ExtPhySpecCtrl, (ushort)(ext | 0x0070));
+        if (!ReadPhy(M88PhySpecCtrl, out ushort spec) || !WritePhy(M88PhySpecCtrl, (ushort)(spec | 0x0800 | 0x0060))
+            || !ReadPhy(M88ExtPhySpecCtrl, out ushort ext) || !WritePhy(M88ExtPhySpecCtrl, (ushort)(ext | 0x0070)))
+        {
+            return false;
+        }
+
         PhyReset();
 
         // e1000_copper_link_autoneg: advertise, then restart autonegotiation.
@@ -424,10 +426,12 @@ internal sealed class E1000Hw
             adv |= NwayArPause | NwayArAsmDir;
         }
 
-        WritePhy(PhyAutonegAdv, adv);
-        WritePhy(Phy1000tCtrl, (AutonegAdvertised & 0x20) != 0 ? (ushort)0x0200 : (ushort)0);
-        ReadPhy(PhyCtrl, out ushort control);
-        WritePhy(PhyCtrl, (ushort)(control | MiiCrAutoNegEn | MiiCrRestartAutoNeg));
+        if (!WritePhy(PhyAutonegAdv, adv) || !WritePhy(Phy1000tCtrl, (AutonegAdvertised & 0x20) != 0 ? (ushort)0x0200 : (ushort)0)
+            || !ReadPhy(PhyCtrl, out ushort control) || !WritePhy(PhyCtrl, (ushort)(control | MiiCrAutoNegEn | MiiCrRestartAutoNeg)))
+        {
+            return false;
+        }
+
         GetLinkStatus = true;
 
         // e1000_copper_link_postconfig: a short look for link (10 × 10 µs); usually autonegotiation is still running.
@@ -437,13 +441,14 @@ internal sealed class E1000Hw
             ReadPhy(PhyStatus, out ushort status);
             if ((status & MiiSrLinkStatus) != 0)
             {
-                return CheckForLink();
+                CheckForLink();
+                return true;
             }
 
             _kernel.Udelay(10);
         }
 
-        return false;
+        return true;
     }
 
     /// <summary>

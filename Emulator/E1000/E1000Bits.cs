@@ -78,8 +78,10 @@ public static class E1000Bits
     public const byte RxStatusVp = 0x08;
     public const byte RxStatusTcpcs = 0x20;
     public const byte RxStatusIpcs = 0x40;
+    public const byte RxErrorCe = 0x01;
     public const byte RxErrorTcpe = 0x20;
     public const byte RxErrorIpe = 0x40;
+    public const byte RxErrorRxe = 0x80;
 
     // TCTL (§13.4.33)
     public const uint TctlEn = 1u << 1;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using Emu.Emulator.Faults;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Wire;
 using static Emu.Emulator.E1000.E1000Bits;
@@ -22,7 +23,7 @@ public sealed partial class E1000Device : IFrameSink
     private const int FcsLength = 4;
     private const int RxDescriptorSize = 16;
 
-    private readonly Queue<(byte[] Buffer, int Length)> _rxFifo = new();
+    private readonly Queue<(byte[] Buffer, int Length, byte Errors)> _rxFifo = new();
     private readonly byte[] _rxScratch = new byte[MaximumWireFrame + FcsLength];
     private int _rxFifoBytes;
     private bool _rxHeadCountedRnbc;
@@ -121,8 +122,9 @@ public sealed partial class E1000Device : IFrameSink
         // §13.7: a frame counts as received once it passes the filters and reaches the packet buffer.
         IncrementCounter(Tpr);
         AddCounter64(Torl, (ulong)wireLength);
+        ReceiveFault fault = !loopback && _faults is { } faults ? faults.Receive(frame) : ReceiveFault.None;
         int capacity = (int)(_regs[Pba >> 2] & 0x7F) * 1024;
-        if (_rxFifoBytes + wireLength > capacity)
+        if (_rxFifoBytes + wireLength > capacity || fault == ReceiveFault.Overrun)
         {
             // §3.2.7.4: no room in the FIFO: the frame is lost, MPC counts it and RXO is raised.
             IncrementCounter(Mpc);
@@ -131,10 +133,38 @@ public sealed partial class E1000Device : IFrameSink
             return;
         }
 
+        byte errors = 0;
+        if (fault is ReceiveFault.CrcError or ReceiveFault.RxError)
+        {
+            // §13.7.1 CRCERRS / §13.7.4 RXERRC count a frame that passed the address filters; §13.4.22 SBP: a bad
+            // frame is stored (with RDESC.ERRORS.CE or RXE, §3.2.3.2) only when software asked for bad packets.
+            bool crc = fault == ReceiveFault.CrcError;
+            IncrementCounter(crc ? Crcerrs : Rxerrc);
+            if ((rctl & RctlSbp) == 0)
+            {
+                DropReceived(frame, crc ? E1000DropReason.RxCrcError : E1000DropReason.RxPhyError);
+                return;
+            }
+
+            errors = crc ? RxErrorCe : RxErrorRxe;
+        }
+
         if (!loopback)
         {
             Tap?.Tap(frame, outbound: false, dropReason: null);
             Probe?.Frame(frame, outbound: false, drop: null);
+        }
+
+        if (fault == ReceiveFault.NoBuffer)
+        {
+            // The descriptors look used (head = tail): §13.7.33 RNBC counts the frame, which is still received into
+            // the FIFO and waits there (until the next frame or RDT write finds the descriptors); §13.4.17 RXDMT0
+            // asks software for more.
+            IncrementCounter(Rnbc);
+            _rxHeadCountedRnbc |= _rxFifo.Count == 0;
+            EnqueueReceived(padded, length, wireLength, errors);
+            RaiseInterrupt(IcrRxdmt0);
+            return;
         }
 
         // Nothing waiting and descriptors free: straight through the FIFO to host memory (no staging copy).
@@ -143,16 +173,21 @@ public sealed partial class E1000Device : IFrameSink
             int needed = DescriptorsNeeded(padded);
             if (free >= needed && needed < _regs[Rdlen >> 2] / RxDescriptorSize)
             {
-                WriteToHost(padded, free);
+                WriteToHost(padded, free, errors);
                 return;
             }
         }
 
+        EnqueueReceived(padded, length, wireLength, errors);
+        DrainReceiveFifo();
+    }
+
+    private void EnqueueReceived(ReadOnlySpan<byte> padded, int length, int wireLength, byte errors)
+    {
         byte[] stored = FramePool.Rent(length);
         padded.CopyTo(stored);
-        _rxFifo.Enqueue((stored, length));
+        _rxFifo.Enqueue((stored, length, errors));
         _rxFifoBytes += wireLength;
-        DrainReceiveFifo();
     }
 
     /// <summary>Moves frames from the FIFO to host memory while descriptors are free (after an RDT or RCTL write too).</summary>
@@ -165,7 +200,7 @@ public sealed partial class E1000Device : IFrameSink
                 return;
             }
 
-            (byte[] buffer, int length) = _rxFifo.Peek();
+            (byte[] buffer, int length, byte errors) = _rxFifo.Peek();
             int needed = DescriptorsNeeded(buffer.AsSpan(0, length));
             bool ringValid = TryFreeRxDescriptors(out int free);
             if (ringValid && needed >= _regs[Rdlen >> 2] / RxDescriptorSize)
@@ -194,7 +229,7 @@ public sealed partial class E1000Device : IFrameSink
             _rxFifo.Dequeue();
             _rxFifoBytes -= length + FcsLength;
             _rxHeadCountedRnbc = false;
-            WriteToHost(buffer.AsSpan(0, length), free);
+            WriteToHost(buffer.AsSpan(0, length), free, errors);
             FramePool.Return(buffer);
         }
     }
@@ -212,12 +247,14 @@ public sealed partial class E1000Device : IFrameSink
         E1000DropReason.RxFifoOverrun => "MPC (RxFifoOverrun)",
         E1000DropReason.RxOversize => "ROC (RxOversize)",
         E1000DropReason.TxTsoContextFailed => "TSCTFC (TxTsoContextFailed)",
+        E1000DropReason.RxCrcError => "CRCERRS (RxCrcError)",
+        E1000DropReason.RxPhyError => "RXERRC (RxPhyError)",
         _ => reason.ToString(),
     };
 
     private void FlushReceiveFifo(bool countDrops = true)
     {
-        while (_rxFifo.TryDequeue(out (byte[] Buffer, int Length) entry))
+        while (_rxFifo.TryDequeue(out (byte[] Buffer, int Length, byte Errors) entry))
         {
             FramePool.Return(entry.Buffer);
             if (countDrops)
@@ -273,13 +310,18 @@ public sealed partial class E1000Device : IFrameSink
         return true;
     }
 
-    private void WriteToHost(ReadOnlySpan<byte> frame, int freeBefore)
+    /// <param name="injectedErrors">RDESC.ERRORS bits of a bad frame stored under RCTL.SBP (a device fault).</param>
+    private void WriteToHost(ReadOnlySpan<byte> frame, int freeBefore, byte injectedErrors = 0)
     {
         uint rctl = _regs[Rctl >> 2];
         ushort special = 0;
         byte status = 0;
         int wireLength = frame.Length + FcsLength;
         uint fcs = EthernetCrc.Compute(frame);
+        if ((injectedErrors & RxErrorCe) != 0)
+        {
+            fcs = ~fcs;   // the FCS the wire carried did not match
+        }
 
         // §3.2.3.3 VLAN: with CTRL.VME and the EtherType equal to VET, the tag leaves the data for the descriptor.
         Span<byte> data = _rxScratch.AsSpan(0, frame.Length + FcsLength);
@@ -308,6 +350,7 @@ public sealed partial class E1000Device : IFrameSink
         ReadOnlySpan<byte> stored = data[..dataLength];
         (byte checksumStatus, byte errors, ushort packetChecksum) = ReceiveChecksums(stored, (rctl & RctlSecrc) != 0 ? dataLength : dataLength - FcsLength);
         status |= checksumStatus;
+        errors |= injectedErrors;
 
         uint count = _regs[Rdlen >> 2] / RxDescriptorSize;
         ulong ringBase = ((ulong)_regs[Rdbah >> 2] << 32) | (_regs[Rdbal >> 2] & ~0xFu);
@@ -319,7 +362,7 @@ public sealed partial class E1000Device : IFrameSink
         {
             uint head = _regs[Rdh >> 2];
             ulong descriptorAddress = ringBase + ((ulong)head * RxDescriptorSize);
-            if (!DmaRead(descriptorAddress, descriptor))
+            if (!DmaRead(descriptorAddress, descriptor, DmaTarget.RxDescriptor))
             {
                 DmaError(E1000DropReason.RxDmaError, descriptorAddress);
                 return;
@@ -327,7 +370,7 @@ public sealed partial class E1000Device : IFrameSink
 
             ulong bufferAddress = BinaryPrimitives.ReadUInt64LittleEndian(descriptor);
             int slice = Math.Min(bufferSize, stored.Length - offset);
-            if (slice > 0 && !DmaWrite(bufferAddress, stored.Slice(offset, slice)))
+            if (slice > 0 && !DmaWrite(bufferAddress, stored.Slice(offset, slice), DmaTarget.RxBuffer))
             {
                 DmaError(E1000DropReason.RxDmaError, bufferAddress);
                 slice = stored.Length - offset;   // the rest of the frame is lost; close it in this descriptor
@@ -342,7 +385,21 @@ public sealed partial class E1000Device : IFrameSink
             descriptor[12] = (byte)(RxStatusDd | (last ? RxStatusEop | status : status & RxStatusVp));
             descriptor[13] = last ? errors : (byte)0;
             BinaryPrimitives.WriteUInt16LittleEndian(descriptor[14..], special);
-            if (!DmaWrite(descriptorAddress, descriptor))
+            if (_faults is { } faults)
+            {
+                ushort writtenLength = (ushort)slice;
+                if (last && faults.ReceiveWriteback(frame, ref writtenLength, ref descriptor[12]))
+                {
+                    BinaryPrimitives.WriteUInt16LittleEndian(descriptor[8..], writtenLength);
+                }
+
+                if (faults.WithholdDescriptorDone(FaultDirection.Rx))
+                {
+                    descriptor[12] &= unchecked((byte)~RxStatusDd);
+                }
+            }
+
+            if (!DmaWrite(descriptorAddress, descriptor, DmaTarget.RxDescriptor))
             {
                 DmaError(E1000DropReason.RxDmaError, descriptorAddress);
             }
@@ -357,7 +414,11 @@ public sealed partial class E1000Device : IFrameSink
             }
         }
 
-        CountReceived(frame, wireLength);
+        if (injectedErrors == 0)
+        {
+            CountReceived(frame, wireLength);   // §13.7: GPRC and the size buckets count good packets
+        }
+
         int freeAfter = freeBefore - DescriptorsUsed(stored.Length, bufferSize);
         ReceiveInterrupts(wireLength, freeBefore, freeAfter, count);
     }
@@ -656,6 +717,12 @@ public sealed partial class E1000Device : IFrameSink
     private void DmaError(E1000DropReason reason, ulong address)
     {
         Statistics.Drop(reason);
+        if (_dmaFaultInjected)
+        {
+            _dmaFaultInjected = false;   // a dma-error fault, logged where it fired
+            return;
+        }
+
         if (!_dmaErrorLogged[(int)reason])
         {
             _dmaErrorLogged[(int)reason] = true;

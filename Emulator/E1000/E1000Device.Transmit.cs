@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Emu.Emulator.Faults;
 using Emu.Emulator.Machine;
 using static Emu.Emulator.E1000.E1000Bits;
 using static Emu.Emulator.E1000.E1000Reg;
@@ -94,6 +95,11 @@ public sealed partial class E1000Device
             return;
         }
 
+        if (_faults is { } faults && faults.TransmitHung())
+        {
+            return;   // tx-hang: TDH stays, nothing is written back, no TXDW, until CTRL.RST
+        }
+
         _transmitting = true;
         uint pendingBefore = (tail + count - head) % count;
         ulong ringBase = ((ulong)_regs[Tdbah >> 2] << 32) | (_regs[Tdbal >> 2] & ~0xFu);
@@ -104,7 +110,7 @@ public sealed partial class E1000Device
         while (head != tail && processed < count)
         {
             ulong address = ringBase + ((ulong)head * TxDescriptorSize);
-            if (!DmaRead(address, descriptor))
+            if (!DmaRead(address, descriptor, DmaTarget.TxDescriptor))
             {
                 DmaError(E1000DropReason.TxDmaError, address);
                 break;
@@ -116,7 +122,11 @@ public sealed partial class E1000Device
             {
                 // §3.3.3.2: status written back with DD; for IDE descriptors TXDW waits for TIDV.
                 byte sta = (byte)((descriptor[12] & 0xF0) | TxStatusDd);
-                if (!DmaWrite(address + 12, new ReadOnlySpan<byte>(in sta)))
+                if (_faults is { } f && f.WithholdDescriptorDone(FaultDirection.Tx))
+                {
+                    // dd-withheld: done, but the status write-back (and with it DD) never lands.
+                }
+                else if (!DmaWrite(address + 12, new ReadOnlySpan<byte>(in sta), DmaTarget.TxDescriptor))
                 {
                     DmaError(E1000DropReason.TxDmaError, address + 12);
                 }
@@ -300,7 +310,7 @@ public sealed partial class E1000Device
             return;
         }
 
-        if (!DmaRead(address, _txPacket.AsSpan(_tx.Length, length)))
+        if (!DmaRead(address, _txPacket.AsSpan(_tx.Length, length), DmaTarget.TxBuffer))
         {
             DmaError(E1000DropReason.TxDmaError, address);
             _tx.Oversize = true;
@@ -397,7 +407,7 @@ public sealed partial class E1000Device
             if (_tx.HeaderFilled < headerLength)
             {
                 int take = Math.Min(headerLength - _tx.HeaderFilled, length - offset);
-                if (!DmaRead(address + (ulong)offset, _txHeader.AsSpan(_tx.HeaderFilled, take)))
+                if (!DmaRead(address + (ulong)offset, _txHeader.AsSpan(_tx.HeaderFilled, take), DmaTarget.TxBuffer))
                 {
                     DmaError(E1000DropReason.TxDmaError, address);
                     _tx.Oversize = true;
@@ -431,7 +441,7 @@ public sealed partial class E1000Device
             }
 
             int chunk = Math.Min(room, length - offset);
-            if (!DmaRead(address + (ulong)offset, _txPacket.AsSpan(TsoHeaderMax + _tx.Length, chunk)))
+            if (!DmaRead(address + (ulong)offset, _txPacket.AsSpan(TsoHeaderMax + _tx.Length, chunk), DmaTarget.TxBuffer))
             {
                 DmaError(E1000DropReason.TxDmaError, address);
                 _tx.Oversize = true;

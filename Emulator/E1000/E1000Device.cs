@@ -1,3 +1,4 @@
+using Emu.Emulator.Faults;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Pci;
 using Microsoft.Extensions.Logging;
@@ -43,6 +44,7 @@ public sealed partial class E1000Device : PciFunction
     private readonly ILogger _logger;
     private readonly bool[] _dmaErrorLogged = new bool[Enum.GetValues<E1000DropReason>().Length];
     private bool _intx;
+    private bool _eerdHung;
 
     /// <param name="expansionRom">Whether the function has an expansion ROM BAR (QEMU's e1000 has one; under vfio-user
     /// the client finds none, as no ROM image is served).</param>
@@ -161,7 +163,7 @@ public sealed partial class E1000Device : PciFunction
         state.DelayDeadlines[1] = _radvTimer?.Deadline ?? -1;
         state.DelayDeadlines[2] = _tidvTimer?.Deadline ?? -1;
         state.DelayDeadlines[3] = _tadvTimer?.Deadline ?? -1;
-        foreach ((byte[] buffer, int length) in _rxFifo)
+        foreach ((byte[] buffer, int length, _) in _rxFifo)
         {
             state.RxFifo.Add(buffer.AsSpan(0, length).ToArray());
         }
@@ -209,7 +211,7 @@ public sealed partial class E1000Device : PciFunction
         {
             byte[] buffer = FramePool.Rent(Math.Max(frame.Length, 1));
             frame.CopyTo(buffer, 0);
-            _rxFifo.Enqueue((buffer, frame.Length));
+            _rxFifo.Enqueue((buffer, frame.Length, (byte)0));
             _rxFifoBytes += frame.Length + 4;
         }
 
@@ -392,6 +394,11 @@ public sealed partial class E1000Device : PciFunction
     private void UpdateInterrupt()
     {
         uint pending = _regs[Icr >> 2] & _regs[Ims >> 2];
+        if (_faults is { } faults)
+        {
+            pending = faults.InterruptPending(pending, _regs[Icr >> 2], _intx);   // irq-lost, irq-spurious
+        }
+
         if (pending != 0 && !_intx)
         {
             if (_throttleTimer.IsPending)
@@ -435,6 +442,7 @@ public sealed partial class E1000Device : PciFunction
                 {
                     // §13.4.17: reading ICR clears every cause.
                     uint value = _regs[Icr >> 2];
+                    _faults?.InterruptCausesRead();
                     SetInterruptCauses(0);
                     return value;
                 }
@@ -471,6 +479,11 @@ public sealed partial class E1000Device : PciFunction
                 break;
             case Mdic:
                 WriteMdic(value);
+                break;
+            case Eerd:
+                // §13.4.4: START begins a read; an eeprom-timeout fault keeps this one from ever completing.
+                _regs[Eerd >> 2] = value & row.WriteMask;
+                _eerdHung = (value & EerdStart) != 0 && _faults is { } faults && faults.EepromRequestHangs(eerd: true);
                 break;
             case Icr:
                 // §13.4.17: writing 1 clears that cause.
@@ -569,13 +582,18 @@ public sealed partial class E1000Device : PciFunction
         }
 
         uint request = stored & ~EerdStart;
+        if (_eerdHung)
+        {
+            return request;   // DONE never sets
+        }
+
         uint address = request >> EerdAddrShift;
         if (address >= EepromImage.WordCount)
         {
             return request | EerdDone;
         }
 
-        return ((uint)Eeprom.Image[(int)address] << EerdDataShift) | EerdDone | request;
+        return ((uint)Eeprom.Word((int)address) << EerdDataShift) | EerdDone | request;
     }
 
     /// <summary>
@@ -587,7 +605,13 @@ public sealed partial class E1000Device : PciFunction
         int phyAddress = (int)((value >> MdicPhyShift) & 0x1F);
         int register = (int)((value >> MdicRegShift) & 0x1F);
         uint result;
-        if (phyAddress != M88Phy.Address)
+        MdicFault fault = _faults is { } faults ? faults.PhyAccess(value) : MdicFault.None;
+        if (fault != MdicFault.None)
+        {
+            // mdic-error: ERROR with READY and nothing done; mdic-timeout: READY never sets (nor does MDAC).
+            result = fault == MdicFault.Error ? (value & ~MdicDataMask) | MdicError | MdicReady : value & ~(MdicReady | MdicError);
+        }
+        else if (phyAddress != M88Phy.Address)
         {
             // No PHY answers: the previous MDIC contents stay, with ERROR and READY (as QEMU).
             result = _regs[Mdic >> 2] | MdicError | MdicReady;
@@ -621,7 +645,7 @@ public sealed partial class E1000Device : PciFunction
 
         _regs[Mdic >> 2] = result;
         Probe?.PhyAccess(value, result);
-        if ((result & MdicIntEn) != 0)
+        if ((result & MdicIntEn) != 0 && (result & MdicReady) != 0)
         {
             RaiseInterrupt(IcrMdac);
         }
@@ -652,6 +676,12 @@ public sealed partial class E1000Device : PciFunction
     {
         if (!Carrier)
         {
+            return;
+        }
+
+        if (_faults is { } faults && faults.AutonegFails())
+        {
+            _autonegTimer.ArmIn(AutonegDurationNs);   // autoneg-fail: no link this time; the PHY tries again
             return;
         }
 
@@ -694,14 +724,15 @@ public sealed partial class E1000Device : PciFunction
         _tx = default;
         _context = default;
         _intx = false;
+        _eerdHung = false;
+        _faults?.DeviceReset();
     }
 
     /// <summary>The fields the controller loads from the EEPROM: the station address into RAL0/RAH0 (§13.5.2).</summary>
     private void LoadFromEeprom()
     {
-        EepromImage image = Eeprom.Image;
-        _regs[Ral0 >> 2] = image[0] | ((uint)image[1] << 16);
-        _regs[Rah0 >> 2] = image[2] | 0x8000_0000u;
+        _regs[Ral0 >> 2] = Eeprom.Word(0) | ((uint)Eeprom.Word(1) << 16);
+        _regs[Rah0 >> 2] = Eeprom.Word(2) | 0x8000_0000u;
     }
 
     // ---- I/O BAR (§13.2.2) ----

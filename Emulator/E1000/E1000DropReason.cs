@@ -44,4 +44,10 @@ public enum E1000DropReason
 
     /// <summary>RX: the device stopped after an internal error (<see cref="E1000Device.InternalError"/>).</summary>
     RxDeviceHalted,
+
+    /// <summary>RX: a device fault gave the frame a bad FCS and RCTL.SBP is clear: CRCERRS (§13.7.1).</summary>
+    RxCrcError,
+
+    /// <summary>RX: a device fault had the PHY signal a receive error and RCTL.SBP is clear: RXERRC (§13.7.4).</summary>
+    RxPhyError,
 }

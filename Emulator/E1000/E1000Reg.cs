@@ -62,6 +62,7 @@ public static class E1000Reg
     public const uint Tspmt = 0x3830;
 
     public const uint Crcerrs = 0x4000;
+    public const uint Rxerrc = 0x400C;
     public const uint Mpc = 0x4010;
     public const uint Fcruc = 0x4058;
     public const uint Prc64 = 0x405C;

@@ -12,12 +12,22 @@ public sealed class MicrowireEeprom
     private const uint LatchedBits = E1000Bits.EecdSk | E1000Bits.EecdCs | E1000Bits.EecdDi | E1000Bits.EecdFwe | E1000Bits.EecdReq;
     private const uint ReadOpcode = 0b110;
 
+    private EepromImage _image;
+
     public MicrowireEeprom(EepromImage image)
     {
-        Image = image;
+        _image = image;
     }
 
-    public EepromImage Image { get; set; }
+    public EepromImage Image
+    {
+        get => _image;
+        set
+        {
+            _image = value;
+            _wordAddress = -1;
+        }
+    }
 
     /// <summary>The SK, CS, DI, FWE and REQ bits last written to EECD.</summary>
     public uint Latched { get; set; }
@@ -34,11 +44,40 @@ public sealed class MicrowireEeprom
     /// <summary>Told the word address and its contents when a READ command has been clocked in (for the trace).</summary>
     public Action<int, ushort>? ReadStarted { get; set; }
 
+    /// <summary>The device's fault hooks (eeprom-corrupt, eeprom-timeout), or null.</summary>
+    internal Faults.DeviceFaults? Faults { get; set; }
+
+    // The word on DO, fetched through the fault hooks once per word and command (so a read is one event).
+    private int _wordAddress = -1;
+    private ushort _word;
+
+    // eeprom-timeout: this EE_REQ is never granted.
+    private bool _grantWithheld;
+
+    /// <summary>A word as the device reads it: the image's, or what a fault makes of it.</summary>
+    public ushort Word(int address) => Faults is { } f ? f.EepromWord(address, Image[address]) : Image[address];
+
+    private ushort OutputWord(int address)
+    {
+        if (Faults is null)
+        {
+            return Image[address];
+        }
+
+        if (address != _wordAddress)
+        {
+            _wordAddress = address;
+            _word = Word(address);
+        }
+
+        return _word;
+    }
+
     /// <summary>EECD as software reads it: EEPROM present, access granted, the latched bits and DO.</summary>
     public uint ReadEecd()
     {
-        uint value = E1000Bits.EecdPres | E1000Bits.EecdGnt | Latched;
-        if (!Reading || ((Image[(OutputPosition >> 4) & 0x3F] >> (15 - (OutputPosition & 0xF))) & 1) != 0)
+        uint value = E1000Bits.EecdPres | (_grantWithheld ? 0 : E1000Bits.EecdGnt) | Latched;
+        if (!Reading || ((OutputWord((OutputPosition >> 4) & 0x3F) >> (15 - (OutputPosition & 0xF))) & 1) != 0)
         {
             value |= E1000Bits.EecdDo;
         }
@@ -50,6 +89,11 @@ public sealed class MicrowireEeprom
     {
         uint old = Latched;
         Latched = value & LatchedBits;
+        if (((value ^ old) & E1000Bits.EecdReq) != 0)
+        {
+            // §5.3.1: software requests the EEPROM with EE_REQ and waits for EE_GNT; an eeprom-timeout fault never grants it.
+            _grantWithheld = (value & E1000Bits.EecdReq) != 0 && Faults is { } f && f.EepromRequestHangs(eerd: false);
+        }
         if ((value & E1000Bits.EecdCs) == 0)
         {
             return;
@@ -62,6 +106,7 @@ public sealed class MicrowireEeprom
             BitsIn = 0;
             OutputPosition = 0;
             Reading = false;
+            _wordAddress = -1;
         }
 
         if (((value ^ old) & E1000Bits.EecdSk) == 0)
@@ -82,7 +127,7 @@ public sealed class MicrowireEeprom
             Reading = ((ShiftIn >> 6) & 7) == ReadOpcode;
             if (Reading)
             {
-                ReadStarted?.Invoke((int)(ShiftIn & 0x3F), Image[(int)(ShiftIn & 0x3F)]);
+                ReadStarted?.Invoke((int)(ShiftIn & 0x3F), OutputWord((int)(ShiftIn & 0x3F)));
             }
         }
     }

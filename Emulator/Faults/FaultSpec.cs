@@ -158,6 +158,12 @@ public sealed class FaultSpec
             result.Filter = parsedFilter;
         }
 
+        if (kind.Site == FaultSite.Device && !DeviceFaultRules.TryValidate(result, out error))
+        {
+            error = $"{kind.Name}: {error}";
+            return false;
+        }
+
         spec = result;
         error = null;
         return true;

@@ -16,9 +16,9 @@ internal sealed class DataPlaneHarness
     public const ulong TxBuffers = 0x0040_0000;
     public const int BufferSpacing = 0x4000;
 
-    public DataPlaneHarness(int rxCount = 8, int txCount = 8, uint rctl = E1000Bits.RctlEn | E1000Bits.RctlBam, bool fillRx = true)
+    public DataPlaneHarness(int rxCount = 8, int txCount = 8, uint rctl = E1000Bits.RctlEn | E1000Bits.RctlBam, bool fillRx = true, NicHarness? nic = null)
     {
-        Nic = new NicHarness();
+        Nic = nic ?? new NicHarness();
         RxCount = rxCount;
         TxCount = txCount;
         Nic.Nic.Wire = Probe;

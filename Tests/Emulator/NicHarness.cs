@@ -11,9 +11,9 @@ internal sealed class NicHarness
     public const ushort Bar1 = 0xC000;
     public const int Irq = 11;
 
-    public NicHarness(MachineOptions? options = null)
+    public NicHarness(MachineOptions? options = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
-        Machine = new PcMachine(options);
+        Machine = new PcMachine(options, loggerFactory);
         ConfigWrite(PciConfigSpace.Bar0, 4, (uint)Bar0);
         ConfigWrite(PciConfigSpace.Bar0 + 4, 4, Bar1 | 1u);
         ConfigWrite(PciConfigSpace.Command, 2, 0x7);
