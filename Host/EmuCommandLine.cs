@@ -4,6 +4,8 @@ using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Qtest;
 using Emu.Emulator.Wire;
+using Emu.Emulator.Faults;
+using Emu.Host.Faults;
 using Emu.Host.Instruments;
 using Microsoft.Extensions.Logging;
 
@@ -63,10 +65,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions qtestInstruments = InstrumentCommandOptions.AddTo(qtest, node: false);
+        FaultCommandOptions qtestFaults = FaultCommandOptions.AddTo(qtest);
         qtest.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !qtestInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !qtestInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !qtestFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -88,6 +92,12 @@ public static class EmuCommandLine
 
             using InstrumentSession session = instruments;
             session.AttachDevice(machine.Nic);
+            FaultInjector? injector = faultPlan is null ? null : FaultInjector.Attach(machine.Nic, faultPlan, loggers.CreateLogger("Emu.Faults"));
+            if (faultPlan is not null)
+            {
+                FaultCommandOptions.WriteStart(faultPlan, stderr);   // stdout is the qtest protocol
+            }
+
             var server = new QtestServer(machine, stdout);
             FileInfo? pcap = parse.GetValue(pcapOption);
             PacketCapture? capture = null;
@@ -111,6 +121,7 @@ public static class EmuCommandLine
             {
                 server.Run(stdin);
                 session.WriteSummary(stderr);
+                FaultCommandOptions.WriteSummary(injector, stderr);
                 return HaltedExit(machine.Nic, stderr);
             }
 
@@ -135,6 +146,7 @@ public static class EmuCommandLine
             }
 
             session.WriteSummary(stderr);
+            FaultCommandOptions.WriteSummary(injector, stderr);
             return HaltedExit(machine.Nic, stderr);
         });
 
@@ -171,10 +183,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions runInstruments = InstrumentCommandOptions.AddTo(run, node: true);
+        FaultCommandOptions runFaults = FaultCommandOptions.AddTo(run);
         run.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !runInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !runInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !runFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -207,7 +221,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions);
+                    return new NodeRunner(stdout).Run(options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {
@@ -241,10 +255,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions deviceInstruments = InstrumentCommandOptions.AddTo(device, node: true);
+        FaultCommandOptions deviceFaults = FaultCommandOptions.AddTo(device);
         device.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !deviceInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !deviceInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !deviceFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -278,7 +294,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions);
+                    return new DeviceRunner(stdout).Run(socketPath.FullName, options, spec, parse.GetValue(pcapOption), parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {

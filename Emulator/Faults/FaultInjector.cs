@@ -1,0 +1,36 @@
+using Emu.Emulator.E1000;
+using Microsoft.Extensions.Logging;
+
+namespace Emu.Emulator.Faults;
+
+/// <summary>
+/// Where a plan meets one device (issue 21): <see cref="Attach"/> makes the device's <see cref="DeviceFaults"/>, one
+/// object whose wire hooks go to <see cref="Wire"/> (netem's kinds and link-flap) and whose device hooks go to the
+/// NIC's own failures. Each part reads the plan and rebuilds itself when the plan changes, so one attach serves the
+/// command line, the control socket and tests.
+/// </summary>
+public sealed class FaultInjector : DeviceFaults
+{
+    private FaultInjector(FaultPlan plan, WireFaults wire)
+    {
+        Plan = plan;
+        Wire = wire;
+    }
+
+    public FaultPlan Plan { get; }
+
+    /// <summary>The wire kinds on this device's port.</summary>
+    public WireFaults Wire { get; }
+
+    /// <summary>Arms <paramref name="plan"/> on <paramref name="device"/> (its <see cref="E1000Device.Faults"/>).</summary>
+    public static FaultInjector Attach(E1000Device device, FaultPlan plan, ILogger? logger = null)
+    {
+        var injector = new FaultInjector(plan, new WireFaults(device, plan, logger));
+        device.Faults = injector;
+        return injector;
+    }
+
+    public override bool WireTransmit(ReadOnlySpan<byte> frame) => Wire.WireTransmit(frame);
+
+    public override bool WireReceive(ReadOnlySpan<byte> frame) => Wire.WireReceive(frame);
+}
