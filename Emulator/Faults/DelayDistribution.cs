@@ -4,7 +4,7 @@ namespace Emu.Emulator.Faults;
 /// netem's delay distributions (tc-netem(8) <c>distribution</c>; sch_netem.c tabledist): a delay is
 /// <c>time + jitter × t</c> with t drawn from the distribution. Uniform, as netem without a table, spreads evenly over
 /// time ± jitter; normal, pareto and paretonormal are scaled to mean 0 and standard deviation 1, as iproute2's tables
-/// are (so jitter is their standard deviation). Pareto has shape 3 (iproute2's pareto.c), paretonormal is a quarter
+/// are (so jitter is their standard deviation; 4096-entry quantile tables, as netem indexes its own). Pareto has shape 3 (iproute2's pareto.c), paretonormal is a quarter
 /// normal plus three quarters pareto (paretonormal.c). Tables are computed here, not copied.
 /// </summary>
 public enum DelayDistribution
@@ -19,6 +19,8 @@ public enum DelayDistribution
 public static class DelayDistributions
 {
     private const int TableSize = 4096;
+    private static readonly Lazy<double[]> NormalTable = new(() => Normalise(i => InverseNormal((i + 0.5) / TableSize)));
+    private static readonly Lazy<double[]> ParetoTable = new(() => Normalise(i => Pareto((i + 0.5) / TableSize)));
     private static readonly Lazy<double[]> ParetoNormalTable = new(BuildParetoNormal);
 
     public static DelayDistribution Parse(string? name) => name switch
@@ -32,15 +34,37 @@ public static class DelayDistributions
     /// <summary>t for the uniform value <paramref name="u"/> in [0, 1): uniform in [-1, 1), the others mean 0, sd 1.</summary>
     public static double Sample(DelayDistribution distribution, double u) => distribution switch
     {
-        DelayDistribution.Normal => InverseNormal(Clamp(u)),
-        DelayDistribution.Pareto => Pareto(Clamp(u)),
-        DelayDistribution.ParetoNormal => ParetoNormalTable.Value[Math.Min(TableSize - 1, (int)(u * TableSize))],
+        DelayDistribution.Normal => NormalTable.Value[Index(u)],
+        DelayDistribution.Pareto => ParetoTable.Value[Index(u)],
+        DelayDistribution.ParetoNormal => ParetoNormalTable.Value[Index(u)],
         _ => (2 * u) - 1,
     };
 
     /// <summary>netem's tabledist: mu + sigma × t; sigma 0 gives mu.</summary>
     public static double Delay(DelayDistribution distribution, double mu, double sigma, CorrelatedRandom random)
         => sigma == 0 ? mu : mu + (sigma * Sample(distribution, random.Next()));
+
+    /// <summary>As netem indexes its table: a finite table, so the tails are cut where iproute2's are.</summary>
+    private static int Index(double u) => Math.Clamp((int)(u * TableSize), 0, TableSize - 1);
+
+    /// <summary>A quantile table scaled to mean 0 and standard deviation 1 over its own entries.</summary>
+    private static double[] Normalise(Func<int, double> quantile)
+    {
+        double[] table = new double[TableSize];
+        for (int i = 0; i < TableSize; i++)
+        {
+            table[i] = quantile(i);
+        }
+
+        double mean = table.Average();
+        double sd = Math.Sqrt(table.Sum(v => (v - mean) * (v - mean)) / TableSize);
+        for (int i = 0; i < TableSize; i++)
+        {
+            table[i] = (table[i] - mean) / sd;
+        }
+
+        return table;
+    }
 
     private static double Clamp(double u) => Math.Clamp(u, 0.5 / TableSize, 1 - (0.5 / TableSize));
 
@@ -86,14 +110,6 @@ public static class DelayDistributions
         }
 
         Array.Sort(values);
-        double mean = values.Average();
-        double sd = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / Samples);
-        double[] table = new double[TableSize];
-        for (int i = 0; i < TableSize; i++)
-        {
-            table[i] = (values[(i * 16) + 8] - mean) / sd;
-        }
-
-        return table;
+        return Normalise(i => values[(i * 16) + 8]);
     }
 }
