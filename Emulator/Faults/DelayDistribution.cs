@@ -3,9 +3,9 @@ namespace Emu.Emulator.Faults;
 /// <summary>
 /// netem's delay distributions (tc-netem(8) <c>distribution</c>; sch_netem.c tabledist): a delay is
 /// <c>time + jitter × t</c> with t drawn from the distribution. Uniform, as netem without a table, spreads evenly over
-/// time ± jitter; normal, pareto and paretonormal are scaled to mean 0 and standard deviation 1, as iproute2's tables
-/// are (so jitter is their standard deviation; 4096-entry quantile tables, as netem indexes its own). Pareto has shape 3 (iproute2's pareto.c), paretonormal is a quarter
-/// normal plus three quarters pareto (paretonormal.c). Tables are computed here, not copied.
+/// time ± jitter; normal, pareto and paretonormal are 4096-entry quantile tables scaled to mean 0 and standard
+/// deviation 1, as iproute2's are (so jitter is their standard deviation). Pareto has shape 3 (iproute2's pareto.c),
+/// paretonormal is a quarter normal plus three quarters pareto (paretonormal.c). Tables are computed here, not copied.
 /// </summary>
 public enum DelayDistribution
 {
