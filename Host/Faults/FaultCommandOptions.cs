@@ -129,7 +129,7 @@ public sealed class FaultCommandOptions
         writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  faults    seed {plan.Seed}; wire queue overflows {injector.Wire.QueueOverflows}"));
         foreach (Fault fault in plan.Faults)
         {
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"            {fault.Label}: fired {fault.Fired} of {fault.Eligible} eligible{(fault.Armed ? string.Empty : " (disarmed)")}  [{fault.Spec.Text}]"));
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"            {fault.Label}: fired {fault.Fired}  [{fault.Spec.Text}]  (of {fault.Eligible} eligible{(fault.Armed ? string.Empty : "; disarmed")})"));
         }
 
         writer.Flush();
