@@ -33,7 +33,7 @@ public sealed partial class WireFaults : DeviceFaults
     private ReorderModel[] _reorder = [];
     private DelayModel[] _delay = [];
     private Fault[] _rate = [];
-    private bool _anyFrameFault;
+    private Gate[] _gates = [];
 
     public WireFaults(E1000Device device, FaultPlan plan, ILogger? logger = null)
     {
@@ -54,9 +54,35 @@ public sealed partial class WireFaults : DeviceFaults
     /// <summary>Frames held back now, both directions.</summary>
     public int Queued => _rx.Count + _tx.Count;
 
-    public override bool WireTransmit(ReadOnlySpan<byte> frame) => _anyFrameFault && Process(frame, FaultDirection.Tx, 0, duplicate: true);
+    public override bool WireTransmit(ReadOnlySpan<byte> frame) => MayAct(frame, FaultDirection.Tx) && Process(frame, FaultDirection.Tx, 0, duplicate: true);
 
-    public override bool WireReceive(ReadOnlySpan<byte> frame) => _anyFrameFault && Process(frame, FaultDirection.Rx, 0, duplicate: true);
+    public override bool WireReceive(ReadOnlySpan<byte> frame) => MayAct(frame, FaultDirection.Rx) && Process(frame, FaultDirection.Rx, 0, duplicate: true);
+
+    /// <summary>
+    /// The fast path: whether any armed frame fault could be eligible, from the direction, the window, the length and
+    /// the EtherType alone (one pass over flat gates), so that a plan whose filters match nothing costs little.
+    /// </summary>
+    private bool MayAct(ReadOnlySpan<byte> frame, FaultDirection direction)
+    {
+        Gate[] gates = _gates;
+        if (gates.Length == 0)
+        {
+            return false;
+        }
+
+        int etherType = FrameFilter.EtherTypeOf(frame);
+        long now = _device.Scheduler.Now;
+        foreach (ref readonly Gate g in gates.AsSpan())
+        {
+            if ((g.Direction & direction) != 0 && frame.Length >= g.MinLength && frame.Length <= g.MaxLength
+                && (g.EtherType < 0 || g.EtherType == etherType) && now >= g.After && (g.Until == 0 || now < g.Until))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Checks a plan's wire faults for what a single spec cannot say (netem's own refusals); never throws.</summary>
     public static bool TryCheck(IReadOnlyList<FaultSpec> specs, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
@@ -171,9 +197,22 @@ public sealed partial class WireFaults : DeviceFaults
         _rate = [.. rate];
         _rx.Slot = rxSlot;
         _tx.Slot = txSlot;
-        _anyFrameFault = _duplicate.Length + _loss.Length + _corrupt.Length + _truncate.Length + _reorder.Length + _delay.Length + _rate.Length > 0
-            || rxSlot is not null || txSlot is not null;
+        var gates = new List<Gate>();
+        foreach (Fault f in _plan.Faults)
+        {
+            if (f.Armed && f.Spec.Kind.Site == FaultSite.Wire && f.Spec.Kind.FrameKind)
+            {
+                FaultTrigger t = f.Spec.Trigger;
+                FrameFilter? filter = f.Spec.Filter;
+                gates.Add(new Gate(t.Direction, filter?.MinLength ?? 0, filter?.MaxLength ?? int.MaxValue, filter?.RequiredEtherType ?? -1, t.AfterNs, t.UntilNs));
+            }
+        }
+
+        _gates = [.. gates];
     }
+
+    /// <summary>What a fault needs of a frame before its filters are read: direction, length, EtherType, window.</summary>
+    private readonly record struct Gate(FaultDirection Direction, int MinLength, int MaxLength, int EtherType, long After, long Until);
 
     /// <summary>One frame through the faults; true when they took it (dropped it, or deliver what they made of it).</summary>
     private bool Process(ReadOnlySpan<byte> frame, FaultDirection direction, ulong inherited, bool duplicate)
