@@ -34,6 +34,8 @@ public sealed partial class WireFaults : DeviceFaults
     private DelayModel[] _delay = [];
     private Fault[] _rate = [];
     private Gate[] _gates = [];
+    private readonly ulong[][] _etherTypes = [new ulong[1024], new ulong[1024]];
+    private readonly (int Min, int Max)[] _anyTypeLengths = new (int, int)[2];
 
     public WireFaults(E1000Device device, FaultPlan plan, ILogger? logger = null)
     {
@@ -70,7 +72,17 @@ public sealed partial class WireFaults : DeviceFaults
             return false;
         }
 
+        // First the EtherTypes the direction's faults need (a bitmap), and the length hull of those that take any
+        // EtherType: most frames stop here.
+        int d = direction == FaultDirection.Rx ? 0 : 1;
         int etherType = FrameFilter.EtherTypeOf(frame);
+        bool known = etherType >= 0 && (_etherTypes[d][etherType >> 6] & (1UL << etherType)) != 0;
+        (int min, int max) = _anyTypeLengths[d];
+        if (!known && (frame.Length < min || frame.Length > max))
+        {
+            return false;
+        }
+
         long now = _device.Scheduler.Now;
         foreach (ref readonly Gate g in gates.AsSpan())
         {
@@ -209,6 +221,25 @@ public sealed partial class WireFaults : DeviceFaults
         }
 
         _gates = [.. gates];
+        for (int d = 0; d < 2; d++)
+        {
+            FaultDirection direction = d == 0 ? FaultDirection.Rx : FaultDirection.Tx;
+            Array.Clear(_etherTypes[d]);
+            (int min, int max) hull = (int.MaxValue, -1);
+            foreach (Gate g in gates.Where(g => (g.Direction & direction) != 0))
+            {
+                if (g.EtherType >= 0)
+                {
+                    _etherTypes[d][g.EtherType >> 6] |= 1UL << g.EtherType;
+                }
+                else
+                {
+                    hull = (Math.Min(hull.min, g.MinLength), Math.Max(hull.max, g.MaxLength));
+                }
+            }
+
+            _anyTypeLengths[d] = hull;
+        }
     }
 
     /// <summary>What a fault needs of a frame before its filters are read: direction, length, EtherType, window.</summary>
