@@ -7,7 +7,9 @@ namespace Emu.Emulator.Faults;
 /// Where a plan meets one device (issue 21): <see cref="Attach"/> makes the device's <see cref="DeviceFaults"/>, one
 /// object whose wire hooks go to <see cref="Wire"/> (netem's kinds and link-flap) and whose device hooks go to the
 /// NIC's own failures. Each part reads the plan and rebuilds itself when the plan changes, so one attach serves the
-/// command line, the control socket and tests.
+/// command line, the control socket and tests. A new part (the device kinds) is built in <see cref="Attach"/> beside
+/// <see cref="Wire"/>, and each hook it adds to <see cref="DeviceFaults"/> is overridden here to call it; the wire part
+/// ignores every kind whose <see cref="FaultKind.Site"/> is not <see cref="FaultSite.Wire"/>.
 /// </summary>
 public sealed class FaultInjector : DeviceFaults
 {

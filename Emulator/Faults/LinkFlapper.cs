@@ -8,7 +8,9 @@ namespace Emu.Emulator.Faults;
 /// <c>link-flap</c>: the carrier goes off for <c>down=</c> and comes back, as a pulled and replugged cable
 /// (<see cref="E1000Device.SetCarrier"/>: STATUS.LU falls and LSC is raised, §13.4.2, §13.4.17; on return the link
 /// comes up after autonegotiation). First at <c>after=</c> (default: when armed), then every <c>every=</c> if given,
-/// within <c>until=</c>; prob, nth, only and times apply to each flap. A carrier already off is left alone.
+/// within <c>until=</c>; prob, nth, only and times apply to each flap. A carrier already off (a netdev with no peer)
+/// is left alone; the carrier is the device's one cable, so a netdev peer that connects or leaves during a flap sets it
+/// too, and the flap's end turns it on whatever the peer did meanwhile.
 /// </summary>
 public sealed partial class LinkFlapper
 {

@@ -61,6 +61,28 @@ public sealed class WireFaultCaptureTests
         Assert.Equal(2, plan.Faults[0].Fired);
     }
 
+    [Fact]
+    public void ReceiveSideFaultsActBeforeTheDeviceAndReachTheCapture()
+    {
+        var h = new DataPlaneHarness();
+        Assert.True(FaultPlan.TryCreate(3, ["delay,time=2ms,dir=rx", "loss,dir=rx,only=2"], null, out FaultPlan? plan, out string? error), error);
+        FaultInjector.Attach(h.Device, plan);
+        using var stream = new MemoryStream();
+        using var capture = new PacketCapture(stream, h.Nic.Machine.Scheduler, ownsStream: false);
+        h.Device.Tap = capture;
+        byte[] frame = Frames.Ethernet(Frames.NicMac, 0x88B5, 100);
+        h.Device.ReceiveFrame(frame);
+        h.Device.ReceiveFrame(frame);
+        h.Device.ReceiveFrame(frame);
+        h.Nic.Machine.Scheduler.RunFor(1_000_000);
+        Assert.Equal(0, h.Stats.RxDelivered);
+        h.Nic.Machine.Scheduler.RunFor(2_000_000);
+        Assert.Equal(2, h.Stats.RxDelivered);
+        string text = Encoding.UTF8.GetString(stream.ToArray());
+        Assert.Contains("dropped: fault 2 loss", text);
+        Assert.Contains("fault 1 delay", text);
+    }
+
     private static byte[] Capture(int seed)
     {
         var h = new WireFaultHarness(seed, Plan);
