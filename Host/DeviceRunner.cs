@@ -53,7 +53,7 @@ public sealed class DeviceRunner
 
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
-    public int Run(string socketPath, MachineOptions options, NetdevSpec? spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null)
+    public int Run(string socketPath, MachineOptions options, NetdevSpec? spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         var scheduler = new EventScheduler();
         EepromImage eeprom = options.Eeprom ?? EepromImage.Default82540Em().WithMacAddress(options.Mac);
@@ -76,6 +76,7 @@ public sealed class DeviceRunner
         session.AttachDevice(device);
         using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, scheduler, pcapFormat);
         device.Tap = capture;
+        Emu.Emulator.Faults.FaultInjector? injector = Faults.FaultCommandOptions.Attach(device, faults, loggers, _out);
 
         // The wire: a netdev, or an Emu node of our own.
         Netdev? netdev = null;
@@ -185,6 +186,7 @@ public sealed class DeviceRunner
 
         netdev?.Dispose();
         session.WriteSummary(_out);
+        Faults.FaultCommandOptions.WriteSummary(injector, _out);
         return EmuCommandLine.HaltedExit(device, Console.Error);
     }
 

@@ -4,6 +4,8 @@ using Emu.Emulator.E1000;
 using Emu.Emulator.Machine;
 using Emu.Emulator.Qtest;
 using Emu.Emulator.Wire;
+using Emu.Emulator.Faults;
+using Emu.Host.Faults;
 using Emu.Host.Instruments;
 using Emu.Host.Status;
 using Microsoft.Extensions.Logging;
@@ -68,10 +70,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions qtestInstruments = InstrumentCommandOptions.AddTo(qtest, node: false);
+        FaultCommandOptions qtestFaults = FaultCommandOptions.AddTo(qtest);
         qtest.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !qtestInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !qtestInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !qtestFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -93,6 +97,12 @@ public static class EmuCommandLine
 
             using InstrumentSession session = instruments;
             session.AttachDevice(machine.Nic);
+            FaultInjector? injector = faultPlan is null ? null : FaultInjector.Attach(machine.Nic, faultPlan, loggers.CreateLogger("Emu.Faults"));
+            if (faultPlan is not null)
+            {
+                FaultCommandOptions.WriteStart(faultPlan, stderr);   // stdout is the qtest protocol
+            }
+
             var server = new QtestServer(machine, stdout);
             string? pcapText = parse.GetValue(pcapOption);
             if (pcapText == "-")
@@ -154,6 +164,7 @@ public static class EmuCommandLine
                 server.Run(stdin);
                 StopStatus(null);
                 session.WriteSummary(stderr);
+                FaultCommandOptions.WriteSummary(injector, stderr);
                 return HaltedExit(machine.Nic, stderr);
             }
 
@@ -184,6 +195,7 @@ public static class EmuCommandLine
             }
 
             session.WriteSummary(stderr);
+            FaultCommandOptions.WriteSummary(injector, stderr);
             return HaltedExit(machine.Nic, stderr);
         });
 
@@ -220,10 +232,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions runInstruments = InstrumentCommandOptions.AddTo(run, node: true);
+        FaultCommandOptions runFaults = FaultCommandOptions.AddTo(run);
         run.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !runInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !runInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !runFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -263,7 +277,7 @@ public static class EmuCommandLine
                 try
                 {
                     var runner = new NodeRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
-                    return runner.Run(options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions);
+                    return runner.Run(options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {
@@ -297,10 +311,12 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions deviceInstruments = InstrumentCommandOptions.AddTo(device, node: true);
+        FaultCommandOptions deviceFaults = FaultCommandOptions.AddTo(device);
         device.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
-                || !deviceInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions))
+                || !deviceInstruments.TryRead(parse, stderr, out InstrumentOptions? instrumentOptions)
+                || !deviceFaults.TryRead(parse, stderr, out FaultPlan? faultPlan))
             {
                 return 2;
             }
@@ -341,7 +357,7 @@ public static class EmuCommandLine
                 try
                 {
                     var runner = new DeviceRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
-                    return runner.Run(socketPath.FullName, options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions);
+                    return runner.Run(socketPath.FullName, options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
                 {

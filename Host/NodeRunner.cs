@@ -59,7 +59,7 @@ public sealed class NodeRunner
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
     /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
-    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null)
+    public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
         var node = new Node(options, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
@@ -85,6 +85,7 @@ public sealed class NodeRunner
             machine.Nic.Tap = capture;
         }
 
+        Emu.Emulator.Faults.FaultInjector? injector = Faults.FaultCommandOptions.Attach(machine.Nic, faults, loggers, _out);
         using Netdev netdev = Netdev.Start(spec, loop, loggers.CreateLogger("Emu.Netdev"));
         machine.Nic.Wire = netdev;
         netdev.Port = machine.Nic;
@@ -137,6 +138,7 @@ public sealed class NodeRunner
         }
 
         session.WriteSummary(_out);
+        Faults.FaultCommandOptions.WriteSummary(injector, _out);
 
         node.Kernel.Net.DevClose(dev);
         return EmuCommandLine.HaltedExit(machine.Nic, Console.Error);

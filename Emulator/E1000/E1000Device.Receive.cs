@@ -59,22 +59,31 @@ public sealed partial class E1000Device : IFrameSink
     }
 
     /// <summary>A frame from the wire, past the fault layer: what <see cref="ReceiveFrame"/> does with no fault armed.</summary>
-    public void ReceiveFromWire(ReadOnlySpan<byte> frame)
+    /// <param name="faultNote">The faults that changed, delayed or duplicated the frame, for the capture's comment.</param>
+    public void ReceiveFromWire(ReadOnlySpan<byte> frame, string? faultNote = null)
     {
-        if (Halted)
-        {
-            DropReceived(frame, E1000DropReason.RxDeviceHalted);
-            return;
-        }
-
+        _tapNote = faultNote;
         try
         {
+            if (Halted)
+            {
+                DropReceived(frame, E1000DropReason.RxDeviceHalted);
+                return;
+            }
+
             ReceiveFrameInternal(frame, loopback: false);
         }
         catch (Exception e) when (Halt(e, $"a {frame.Length}-byte frame from the wire"))
         {
         }
+        finally
+        {
+            _tapNote = null;
+        }
     }
+
+    /// <summary>The fault note of the frame being received (null for almost every frame).</summary>
+    private string? _tapNote;
 
     private void ReceiveFrameInternal(ReadOnlySpan<byte> frame, bool loopback)
     {
@@ -151,7 +160,7 @@ public sealed partial class E1000Device : IFrameSink
 
         if (!loopback)
         {
-            Tap?.Tap(frame, outbound: false, dropReason: null);
+            Tap?.Tap(frame, outbound: false, dropReason: null, _tapNote);
             Probe?.Frame(frame, outbound: false, drop: null);
         }
 
@@ -237,7 +246,7 @@ public sealed partial class E1000Device : IFrameSink
     private void DropReceived(ReadOnlySpan<byte> frame, E1000DropReason reason)
     {
         Statistics.Drop(reason);
-        Tap?.Tap(frame, outbound: false, DropCounterName(reason));
+        Tap?.Tap(frame, outbound: false, DropCounterName(reason), _tapNote);
         Probe?.Frame(frame, outbound: false, DropCounterName(reason));
     }
 

@@ -578,17 +578,18 @@ public sealed partial class E1000Device
     }
 
     /// <summary>A frame onto the wire, past the fault layer: captured, traced and counted, or dropped with no wire.</summary>
-    public void SendToWire(ReadOnlySpan<byte> tagged)
+    /// <param name="faultNote">The faults that changed, delayed or duplicated the frame, for the capture's comment.</param>
+    public void SendToWire(ReadOnlySpan<byte> tagged, string? faultNote = null)
     {
         if (Wire is null)
         {
             Statistics.Drop(E1000DropReason.TxNoWire);
-            Tap?.Tap(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire));
+            Tap?.Tap(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire), faultNote);
             Probe?.Frame(tagged, outbound: true, DropCounterName(E1000DropReason.TxNoWire));
             return;
         }
 
-        Tap?.Tap(tagged, outbound: true, dropReason: null);
+        Tap?.Tap(tagged, outbound: true, dropReason: null, faultNote);
         Probe?.Frame(tagged, outbound: true, drop: null);
         Statistics.TxSent++;
         Statistics.TxBytes += tagged.Length;

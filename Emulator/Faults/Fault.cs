@@ -7,6 +7,7 @@ public sealed class Fault
     {
         Id = id;
         Spec = spec;
+        Label = $"fault {id} {spec.Kind.Name}";
 
         // Each fault draws from its own generator, so arming or disarming one never shifts another's draws.
         Random = new Random(unchecked((planSeed * 1_000_003) + id));
@@ -26,31 +27,28 @@ public sealed class Fault
     public bool Armed { get; internal set; } = true;
 
     /// <summary>The name a capture comment or a summary gives it: <c>fault 3 loss-ge</c>.</summary>
-    public string Label => $"fault {Id} {Spec.Kind.Name}";
+    public string Label { get; }
 
     /// <summary>
     /// The common trigger for one event at <paramref name="now"/> (ns since start): the window, the direction and the
     /// frame filters make it eligible; then only/nth/times/prob decide. Counts the firing when it fires.
     /// </summary>
     public bool TryFire(long now, FaultDirection direction, ReadOnlySpan<byte> frame)
-    {
-        if (!Armed || !Spec.Trigger.InWindow(now) || (Spec.Trigger.Direction & direction) == 0)
-        {
-            return false;
-        }
-
-        if (Spec.Filter is { } filter && !filter.Matches(frame))
-        {
-            return false;
-        }
-
-        return Decide();
-    }
+        => IsEligible(now, direction, frame) && Decide();
 
     /// <summary>The common trigger for a device event with no frame.</summary>
     public bool TryFire(long now) => Armed && Spec.Trigger.InWindow(now) && Decide();
 
-    private bool Decide()
+    /// <summary>Whether the frame is one this fault looks at: armed, in the window, the direction and past the filters.</summary>
+    public bool IsEligible(long now, FaultDirection direction, ReadOnlySpan<byte> frame)
+        => Armed && Spec.Trigger.InWindow(now) && (Spec.Trigger.Direction & direction) != 0
+            && (Spec.Filter is not { } filter || filter.Matches(frame));
+
+    /// <summary>
+    /// Counts one eligible event and applies only/nth/times (not prob): for kinds whose own model then decides
+    /// (netem's correlated loss, Gilbert-Elliott, 4-state, reorder), which call <see cref="CountFiring"/> on a yes.
+    /// </summary>
+    public bool Admit()
     {
         FaultTrigger t = Spec.Trigger;
         long n = ++Eligible;
@@ -64,12 +62,18 @@ public sealed class Fault
             return false;
         }
 
-        if (t.Times != 0 && Fired >= t.Times)
+        return t.Times == 0 || Fired < t.Times;
+    }
+
+    private bool Decide()
+    {
+        if (!Admit())
         {
             return false;
         }
 
-        if (t.Probability < 1 && Random.NextDouble() >= t.Probability)
+        double p = Spec.Trigger.Probability;
+        if (p < 1 && Random.NextDouble() >= p)
         {
             return false;
         }

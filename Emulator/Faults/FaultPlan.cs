@@ -73,6 +73,11 @@ public sealed class FaultPlan
             }
         }
 
+        if (!WireFaults.TryCheck(parsed, out error))
+        {
+            return false;
+        }
+
         plan = new FaultPlan(seed);
         foreach (FaultSpec spec in parsed)
         {

@@ -30,6 +30,21 @@ public sealed class FrameFilter
     /// <summary>TCP flag bits that must all be set (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20), or 0.</summary>
     public byte TcpFlags { get; private init; }
 
+    /// <summary>The EtherType a frame must have to match (the IPv6 one when proto, port or tcpflags are given), or -1.</summary>
+    public int RequiredEtherType => EtherType ?? (Protocol is not null || Port is not null || TcpFlags != 0 ? EtherTypeIpv6 : -1);
+
+    /// <summary>A frame's EtherType as <see cref="Matches"/> reads it (past one 802.1Q tag); -2 for a frame without one.</summary>
+    public static int EtherTypeOf(ReadOnlySpan<byte> frame)
+    {
+        if (frame.Length < 14)
+        {
+            return -2;
+        }
+
+        ushort type = BinaryPrimitives.ReadUInt16BigEndian(frame[12..]);
+        return type == EtherTypeVlan && frame.Length >= 18 ? BinaryPrimitives.ReadUInt16BigEndian(frame[16..]) : type;
+    }
+
     public bool Matches(ReadOnlySpan<byte> frame)
     {
         if (frame.Length < MinLength || frame.Length > MaxLength)

@@ -52,7 +52,10 @@ public sealed class PacketCapture : IPacketTap, IDisposable
     public static PacketCapture Create(string path, EventScheduler clock, CaptureFormat format = CaptureFormat.PcapNg)
         => new(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read), clock, format, Path.GetFileNameWithoutExtension(path));
 
-    public void Tap(ReadOnlySpan<byte> frame, bool outbound, string? dropReason)
+    public void Tap(ReadOnlySpan<byte> frame, bool outbound, string? dropReason) => Tap(frame, outbound, dropReason, comment: null);
+
+    /// <summary>A frame with an optional note (the faults that acted on it): pcapng writes it in opt_comment.</summary>
+    public void Tap(ReadOnlySpan<byte> frame, bool outbound, string? dropReason, string? comment)
     {
         if (frame.Length > SnapLength)
         {
@@ -81,7 +84,12 @@ public sealed class PacketCapture : IPacketTap, IDisposable
 
         // Enhanced Packet Block (type 6) with epb_flags (direction) and, for a drop, opt_comment.
         int padded = Align4(frame.Length);
-        int commentLength = dropReason is null ? 0 : Encoding.UTF8.GetByteCount("dropped: " + dropReason);
+        // opt_comment: "dropped: REASON", the note, or both ("dropped: fault 3 loss" comes as the reason alone).
+        const string Dropped = "dropped: ";
+        const string Separator = "; ";
+        int commentLength = (dropReason is null ? 0 : Dropped.Length + Encoding.UTF8.GetByteCount(dropReason))
+            + (dropReason is not null && comment is not null ? Separator.Length : 0)
+            + (comment is null ? 0 : Encoding.UTF8.GetByteCount(comment));
         int options = 8 + (commentLength > 0 ? 4 + Align4(commentLength) : 0) + 4;
         int total = 28 + padded + options + 4;
         Span<byte> block = _buffer.AsSpan(0, total);
@@ -103,7 +111,22 @@ public sealed class PacketCapture : IPacketTap, IDisposable
         {
             BinaryPrimitives.WriteUInt16LittleEndian(block[at..], 1);      // opt_comment
             BinaryPrimitives.WriteUInt16LittleEndian(block[(at + 2)..], (ushort)commentLength);
-            Encoding.UTF8.GetBytes("dropped: " + dropReason, block[(at + 4)..]);
+            int c = at + 4;
+            if (dropReason is not null)
+            {
+                c += Encoding.UTF8.GetBytes(Dropped, block[c..]);
+                c += Encoding.UTF8.GetBytes(dropReason, block[c..]);
+                if (comment is not null)
+                {
+                    c += Encoding.UTF8.GetBytes(Separator, block[c..]);
+                }
+            }
+
+            if (comment is not null)
+            {
+                Encoding.UTF8.GetBytes(comment, block[c..]);
+            }
+
             at += 4 + Align4(commentLength);
         }
 

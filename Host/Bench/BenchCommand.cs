@@ -28,11 +28,18 @@ internal static class BenchCommand
             HelpName = "LIST",
             Description = "Run with these trace categories on (as emu run --trace takes them), the trace discarded, to show what tracing costs.",
         };
+        var deviceFault = new Option<string[]>("--fault")
+        {
+            HelpName = "SPEC",
+            Description = "Arm this fault on both devices (as emu run --fault takes it; repeatable), to show what an armed plan costs.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var device = new Command("device", "Frames/s through TX ring → in-process wire → RX ring of two e1000s, and bytes allocated per frame.")
         {
             frames,
             sizes,
             deviceTrace,
+            deviceFault,
         };
         Option<FileInfo?> devicePlot = AddPlotOption(device);
         device.SetAction(parse =>
@@ -58,15 +65,23 @@ internal static class BenchCommand
                 return 2;
             }
 
+            string[] faultSpecs = parse.GetValue(deviceFault) ?? [];
+            if (faultSpecs.Length > 0 && !Emu.Emulator.Faults.FaultPlan.TryCreate(1, faultSpecs, null, out _, out string? faultError))
+            {
+                stdout.WriteLine($"emu bench: {faultError}.");
+                return 2;
+            }
+
             var results = new List<BenchResult>();
             foreach (int size in sizeList)
             {
-                var bench = new DeviceBench(size, trace);
+                Emu.Emulator.Faults.FaultPlan.TryCreate(1, faultSpecs, null, out Emu.Emulator.Faults.FaultPlan? plan, out _);
+                var bench = new DeviceBench(size, trace, faults: faultSpecs.Length > 0 ? plan : null);
                 bench.Run(Math.Max(n / 2, 200_000));   // past tiered JIT warm-up
                 results.Add(bench.Run(n));
             }
 
-            Print(results, stdout, "emu bench device: TX ring → wire → RX ring (one core, virtual time)" + (trace == Emu.Emulator.Instruments.TraceCategory.None ? string.Empty : $", with --trace {traceList} (discarded)"));
+            Print(results, stdout, "emu bench device: TX ring → wire → RX ring (one core, virtual time)" + (trace == Emu.Emulator.Instruments.TraceCategory.None ? string.Empty : $", with --trace {traceList} (discarded)") + (faultSpecs.Length == 0 ? string.Empty : $", with --fault {string.Join(" --fault ", faultSpecs)}"));
             SavePlot(parse.GetValue(devicePlot), "emu bench device: TX ring → wire → RX ring", "Mpps", results.Select(r => ($"{r.FrameLength + 4} bytes", r.FramesPerSecond / 1e6)), stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });

@@ -33,7 +33,8 @@ public sealed class DeviceBench
 
     /// <param name="trace">Trace categories to run with (<c>--trace</c>), to measure their cost; None: no probe at all.</param>
     /// <param name="traceOutput">Where the trace goes (default: discarded, so the figure is the device's and the formatting's).</param>
-    public DeviceBench(int frameLength, Emu.Emulator.Instruments.TraceCategory trace = Emu.Emulator.Instruments.TraceCategory.None, TextWriter? traceOutput = null)
+    /// <param name="faults">A fault plan armed on both devices (<c>--fault</c>), to measure what an armed plan costs.</param>
+    public DeviceBench(int frameLength, Emu.Emulator.Instruments.TraceCategory trace = Emu.Emulator.Instruments.TraceCategory.None, TextWriter? traceOutput = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         if (frameLength is < 60 or > 1514)
         {
@@ -51,6 +52,12 @@ public sealed class DeviceBench
             var writer = new Emu.Emulator.Instruments.TraceWriter(traceOutput ?? TextWriter.Null, _scheduler, trace);
             _sender.Nic.Probe = new Emu.Emulator.Instruments.DeviceTracer(_sender.Nic, writer);
             _receiver.Nic.Probe = new Emu.Emulator.Instruments.DeviceTracer(_receiver.Nic, writer);
+        }
+
+        if (faults is not null)
+        {
+            Emu.Emulator.Faults.FaultInjector.Attach(_sender.Nic, faults);
+            Emu.Emulator.Faults.FaultInjector.Attach(_receiver.Nic, faults);
         }
 
         Setup(_sender);

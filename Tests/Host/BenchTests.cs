@@ -21,6 +21,28 @@ public sealed class BenchTests
         Assert.Equal(0.0, result.BytesAllocatedPerFrame);
     }
 
+    [Theory]
+    [InlineData(60)]
+    [InlineData(1514)]
+    public void ArmedPlanWhoseFiltersMatchNothingAllocatesNothing(int size)
+    {
+        // Every wire kind armed in both directions, filtered to UDP port 9 (the bench's frames are EtherType 0x88B5).
+        string[] specs =
+        [
+            "loss,prob=0.5,proto=udp,port=9", "loss-ge,p=0.1,ethertype=ipv6", "loss-4state,p13=0.1,ethertype=ipv6", "corrupt,tcpflags=S",
+            "duplicate,proto=tcp", "reorder,gap=2,time=1ms,proto=icmpv6", "delay,time=1ms,jitter=1ms,ethertype=0x0800", "rate,bps=1m,len=2000-3000",
+            "slot,min=1ms,ethertype=ipv6", "truncate,len=20,ethertype=ipv6",
+        ];
+        Assert.True(Emu.Emulator.Faults.FaultPlan.TryCreate(1, specs, null, out Emu.Emulator.Faults.FaultPlan? plan, out string? error), error);
+        var bench = new DeviceBench(size, faults: plan);
+        bench.Run(20_000);
+        BenchResult result = bench.Run(50_000);
+        Assert.Equal(50_016, result.Frames);
+        Assert.Equal(0, result.Drops);
+        Assert.Equal(0.0, result.BytesAllocatedPerFrame);
+        Assert.All(plan.Faults, f => Assert.Equal(0, f.Fired));
+    }
+
     [Fact]
     public void TableNamesTheFigures()
     {
