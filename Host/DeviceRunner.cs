@@ -53,6 +53,9 @@ public sealed class DeviceRunner
 
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
+    /// <summary><c>--control PATH</c>: the fault plan's live control socket (with a plan).</summary>
+    public string? ControlPath { get; init; }
+
     public int Run(string socketPath, MachineOptions options, NetdevSpec? spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         var scheduler = new EventScheduler();
@@ -77,6 +80,12 @@ public sealed class DeviceRunner
         using PacketCapture? capture = CaptureStreams.Open(pcap, PcapStream, scheduler, pcapFormat);
         device.Tap = capture;
         Emu.Emulator.Faults.FaultInjector? injector = Faults.FaultCommandOptions.Attach(device, faults, loggers, _out);
+        if (!Faults.FaultCommandOptions.TryStartControl(ControlPath, faults, Post, device.Statistics, Console.Error, _out, out Faults.ControlSocket? control))
+        {
+            return 2;
+        }
+
+        using Faults.ControlSocket? ownedControl = control;
 
         // The wire: a netdev, or an Emu node of our own.
         Netdev? netdev = null;
@@ -142,7 +151,7 @@ public sealed class DeviceRunner
         acceptor.Start();
 
         PrintBanner(socketPath, eeprom, spec, peerDev);
-        var sources = new StatusSources(device, Peer, netdev?.Counters, Checks: session.Checker);
+        var sources = new StatusSources(device, Peer, netdev?.Counters, Checks: session.Checker, Faults: faults is null ? null : new PlanFaultSource(faults));
         if (!StatusReporter.TryCreate(sources, scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu device", Console.Error, out StatusReporter? status))
         {
             listener.Close();

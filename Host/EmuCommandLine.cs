@@ -135,7 +135,7 @@ public static class EmuCommandLine
             StatusReporter? status = null;
             bool StartStatus(NetdevCounters? counters)
             {
-                var sources = new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker);
+                var sources = new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker, Faults: faultPlan is null ? null : new PlanFaultSource(faultPlan));
                 if (!StatusReporter.TryCreate(sources, machine.Scheduler, instrumentOptions, stderr, liveTerminal: null, "emu qtest", stderr, out status))
                 {
                     return false;
@@ -150,7 +150,7 @@ public static class EmuCommandLine
                 status?.Dispose();
                 if (instrumentOptions.Summary == SummaryFormat.Json)
                 {
-                    StatsJsonWriter.WriteLine(stderr, status?.Capture() ?? StatusReporter.Capture(new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker), machine.Scheduler, wall.Elapsed.TotalSeconds));
+                    StatsJsonWriter.WriteLine(stderr, status?.Capture() ?? StatusReporter.Capture(new StatusSources(machine.Nic, Netdev: counters, Checks: session.Checker, Faults: faultPlan is null ? null : new PlanFaultSource(faultPlan)), machine.Scheduler, wall.Elapsed.TotalSeconds));
                 }
             }
 
@@ -232,7 +232,7 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions runInstruments = InstrumentCommandOptions.AddTo(run, node: true);
-        FaultCommandOptions runFaults = FaultCommandOptions.AddTo(run);
+        FaultCommandOptions runFaults = FaultCommandOptions.AddTo(run, control: true);
         run.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(runMacOption) ?? (parse.GetValue(eepromOption) is null ? DefaultRunMac : null), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
@@ -276,7 +276,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    var runner = new NodeRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
+                    var runner = new NodeRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream, ControlPath = runFaults.ControlPath };
                     return runner.Run(options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
@@ -311,7 +311,7 @@ public static class EmuCommandLine
             logLevelOption,
         };
         InstrumentCommandOptions deviceInstruments = InstrumentCommandOptions.AddTo(device, node: true);
-        FaultCommandOptions deviceFaults = FaultCommandOptions.AddTo(device);
+        FaultCommandOptions deviceFaults = FaultCommandOptions.AddTo(device, control: true);
         device.SetAction(parse =>
         {
             if (!TryBuildOptions(parse.GetValue(macOption), parse.GetValue(eepromOption), stderr, out MachineOptions? options)
@@ -356,7 +356,7 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    var runner = new DeviceRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream };
+                    var runner = new DeviceRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream, ControlPath = deviceFaults.ControlPath };
                     return runner.Run(socketPath.FullName, options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, parse.GetValue(wwwOption), instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)

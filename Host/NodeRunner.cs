@@ -59,6 +59,9 @@ public sealed class NodeRunner
     public void Stop() => _loop.Post(new LoopItem(LoopItemKind.EndOfInput, null, null, 0, null));
 
     /// <summary>Runs until stopped (or for <paramref name="duration"/>); 0 on a clean stop, 1 when the node could not come up.</summary>
+    /// <summary><c>--control PATH</c>: the fault plan's live control socket (with a plan).</summary>
+    public string? ControlPath { get; init; }
+
     public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
@@ -86,6 +89,12 @@ public sealed class NodeRunner
         }
 
         Emu.Emulator.Faults.FaultInjector? injector = Faults.FaultCommandOptions.Attach(machine.Nic, faults, loggers, _out);
+        if (!Faults.FaultCommandOptions.TryStartControl(ControlPath, faults, a => _loop.Post(new LoopItem(LoopItemKind.Work, null, null, 0, null, a)), machine.Nic.Statistics, Console.Error, _out, out Faults.ControlSocket? control))
+        {
+            return 2;
+        }
+
+        using Faults.ControlSocket? ownedControl = control;
         using Netdev netdev = Netdev.Start(spec, loop, loggers.CreateLogger("Emu.Netdev"));
         machine.Nic.Wire = netdev;
         netdev.Port = machine.Nic;
@@ -115,7 +124,7 @@ public sealed class NodeRunner
         using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
         Services = services.Tcp;
         PrintBanner(dev, spec, www);
-        var sources = new StatusSources(machine.Nic, node, netdev.Counters, Checks: session.Checker);
+        var sources = new StatusSources(machine.Nic, node, netdev.Counters, Checks: session.Checker, Faults: faults is null ? null : new PlanFaultSource(faults));
         if (!StatusReporter.TryCreate(sources, machine.Scheduler, session.Options, StatsOutput ?? _out, LiveTerminal, "emu run", Console.Error, out StatusReporter? status))
         {
             return 2;

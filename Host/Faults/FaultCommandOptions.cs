@@ -31,16 +31,31 @@ public sealed class FaultCommandOptions
         Description = "Seed of the fault plan's generators (default: a fresh seed, printed at start), so a run can be repeated.",
     };
 
+    private readonly Option<FileInfo?> _control = new("--control")
+    {
+        HelpName = "PATH",
+        Description = "Listen on the Unix socket PATH for live fault control (JSON lines: arm, disarm, list, counters; the client: emu fault --control PATH ...).",
+    };
+
     private FaultCommandOptions()
     {
     }
 
-    public static FaultCommandOptions AddTo(Command command)
+    /// <summary>The <c>--control</c> socket path read by <see cref="TryRead"/>, or null.</summary>
+    public string? ControlPath { get; private set; }
+
+    /// <summary>Adds the options; <paramref name="control"/>: the command runs a loop a control socket can post to.</summary>
+    public static FaultCommandOptions AddTo(Command command, bool control = false)
     {
         var options = new FaultCommandOptions();
         command.Options.Add(options._fault);
         command.Options.Add(options._faults);
         command.Options.Add(options._seed);
+        if (control)
+        {
+            command.Options.Add(options._control);
+        }
+
         return options;
     }
 
@@ -79,8 +94,18 @@ public sealed class FaultCommandOptions
             }
         }
 
+        FileInfo? control = parse.GetValue(_control);
+        if (control is not null && control.Directory is { Exists: false })
+        {
+            stderr.WriteLine($"emu: --control {control.FullName}: no such directory.");
+            return false;
+        }
+
+        ControlPath = control?.FullName;
         if (specs.Length == 0 && json is null)
         {
+            // With a control socket, an empty plan to arm into while the node runs.
+            plan = control is null ? null : new FaultPlan(seed);
             return true;
         }
 
@@ -90,6 +115,25 @@ public sealed class FaultCommandOptions
             return false;
         }
 
+        return true;
+    }
+
+    /// <summary>Starts the control socket on <paramref name="path"/> (if any) for <paramref name="plan"/>; false after a one-line error.</summary>
+    public static bool TryStartControl(string? path, FaultPlan? plan, Func<Action, bool> post, Emu.Emulator.E1000.E1000Statistics statistics, TextWriter stderr, TextWriter output, out ControlSocket? control)
+    {
+        control = null;
+        if (path is null || plan is null)
+        {
+            return true;
+        }
+
+        if (!ControlSocket.TryStart(path, plan, post, statistics, out control, out string? error))
+        {
+            stderr.WriteLine($"emu: {error}.");
+            return false;
+        }
+
+        output.WriteLine($"emu: fault control on {path} (emu fault --control {path} arm SPEC | disarm ID | list | counters)");
         return true;
     }
 
