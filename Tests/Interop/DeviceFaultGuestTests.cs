@@ -274,3 +274,36 @@ public sealed class DeviceFaultGuestTests
         Assert.Equal(1, device.Plan.Faults[2].Fired);
     }
 }
+
+/// <summary>README's "A device fault against a Linux guest" uses the specs <see cref="DeviceFaultGuestTests"/> arms, and the lines it asserts.</summary>
+public sealed class DeviceFaultGuestTestsReadme
+{
+    [Fact]
+    public void ReadmesDeviceFaultExampleUsesTheTestedSpecsAndLines()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "README.md")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        Assert.NotNull(dir);
+        string readme = File.ReadAllText(Path.Combine(dir, "README.md")).ReplaceLineEndings("\n");
+        int start = readme.IndexOf("### A device fault against a Linux guest", StringComparison.Ordinal);
+        Assert.True(start >= 0);
+        string section = readme[start..readme.IndexOf("\n## ", start, StringComparison.Ordinal)];
+        foreach (string text in new[]
+        {
+            "device --vfio-user /tmp/emu-e1000.sock --control /tmp/emu.ctl",
+            "fault --control /tmp/emu.ctl arm tx-hang\n{\"ok\":true,\"id\":1}",
+            "fault --control /tmp/emu.ctl arm link-flap,down=3s\n{\"ok\":true,\"id\":2}",
+            "e1000 0000:00:03.0 eth0: Detected Tx Unit Hang",
+            "e1000: eth0 NIC Link is Down\ne1000 0000:00:03.0 eth0: Reset adapter\ne1000: eth0 NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX/TX",
+            "`rx-overrun,frames=5`", "`rx-crc-error,times=3`", "`irq-lost`", "`irq-spurious,every=100ms`", "`--fault eeprom-corrupt,checksum`",
+            "The EEPROM Checksum Is Not Valid", "Invalid MAC Address",
+        })
+        {
+            Assert.Contains(text, section, StringComparison.Ordinal);
+        }
+    }
+}
