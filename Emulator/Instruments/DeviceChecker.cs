@@ -18,10 +18,13 @@ public sealed class DeviceChecker : DeviceProbe
 {
     public const int PrintLimit = 20;
 
-    /// <summary>How long an enabled cause may hold INTx with no ICR access before <see cref="CheckRules.CauseNeverCleared"/>.</summary>
+    /// <summary>
+    /// How long an enabled cause may hold INTx with no ICR access before <see cref="CheckRules.CauseNeverCleared"/>:
+    /// Emu's threshold (the manual gives none), well past Linux's 2 s watchdog that reads ICR through its forced interrupt.
+    /// </summary>
     public const long UnclearedCauseNs = 1_000_000_000;
 
-    private const uint DescriptorSize = 16;
+    private const uint DescriptorSize = 16;   // §3.2.3, §3.3: both rings' descriptors
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
     private readonly E1000Device _device;
     private readonly EventScheduler _clock;

@@ -14,6 +14,9 @@ namespace Emu.Emulator.Instruments;
 /// </summary>
 public sealed class DeviceTracer : DeviceProbe
 {
+    /// <summary>Both rings' descriptors are 16 bytes (§3.2.3, §3.3); RDLEN/TDLEN count bytes.</summary>
+    private const uint DescriptorSize = 16;
+
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
     private readonly E1000Device _device;
     private readonly TraceWriter _trace;
@@ -80,8 +83,8 @@ public sealed class DeviceTracer : DeviceProbe
 
         string detail = offset switch
         {
-            Tdt => RingText(value, Tdh, Tdlen, 16, "queued"),
-            Rdt => RingText(value, Rdh, Rdlen, 16, "free"),
+            Tdt => RingText(value, Tdh, Tdlen, DescriptorSize, "queued"),
+            Rdt => RingText(value, Rdh, Rdlen, DescriptorSize, "free"),
             Tdh or Rdh => $"(engine {((_device[offset == Tdh ? Tctl : Rctl] & (offset == Tdh ? TctlEn : RctlEn)) != 0 ? "enabled" : "disabled")})",
             Ims => $"{RegisterDecoder.Causes(value)}  (IMS now {RegisterDecoder.Causes(_device[Ims] | value)})",
             Imc => $"{RegisterDecoder.Causes(value)}  (IMS now {RegisterDecoder.Causes(_device[Ims] & ~value)})",

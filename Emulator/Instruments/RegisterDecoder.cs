@@ -118,23 +118,14 @@ public static class RegisterDecoder
         _ => $"reg {register}",
     };
 
-    /// <summary>The set bits by name, '|'-separated; bits without a name as hex; "0" when none.</summary>
+    /// <summary>The set bits that have a name, '|'-separated ("none" when none); multi-bit fields are the caller's.</summary>
     public static string Flags(uint value, string?[] names)
     {
         var text = new StringBuilder();
-        uint rest = 0;
-        for (int bit = 0; bit < 32; bit++)
+        for (int bit = 0; bit < names.Length && bit < 32; bit++)
         {
-            uint mask = 1u << bit;
-            if ((value & mask) == 0)
+            if ((value & (1u << bit)) == 0 || names[bit] is not { } name)
             {
-                continue;
-            }
-
-            string? name = bit < names.Length ? names[bit] : null;
-            if (name is null)
-            {
-                rest |= mask;
                 continue;
             }
 
@@ -146,7 +137,6 @@ public static class RegisterDecoder
             text.Append(name);
         }
 
-        _ = rest;   // unnamed bits belong to multi-bit fields decoded by the caller, or are reserved
         return text.Length == 0 ? "none" : text.ToString();
     }
 }

@@ -13,13 +13,7 @@ namespace Emu.Tests.Faults;
 /// </summary>
 public sealed class ControlRunTests
 {
-    private static (int Exit, string Out, string Err) Emu(params string[] args)
-    {
-        var stdout = new StringWriter { NewLine = "\n" };
-        var stderr = new StringWriter { NewLine = "\n" };
-        int exit = EmuCommandLine.Run(args, new StringReader(string.Empty), stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Out, string Err) Emu(params string[] args) => Tools.EmuCli.Run(string.Empty, args);
 
     [Fact]
     public void EmuFaultArmsListsAndDisarmsOnARunningNode()

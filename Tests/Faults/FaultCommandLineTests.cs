@@ -6,24 +6,11 @@ namespace Emu.Tests.Faults;
 /// <summary>--fault, --faults and --seed on the command line: the README's example, and bad input refused with status 2.</summary>
 public sealed class FaultCommandLineTests
 {
-    private static (int Code, string Out, string Err) Emu(string stdin, params string[] args)
-    {
-        var stdout = new StringWriter { NewLine = "\n" };
-        var stderr = new StringWriter { NewLine = "\n" };
-        int code = EmuCommandLine.Run(args, new StringReader(stdin), stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Emu(string stdin, params string[] args) => Tools.EmuCli.Run(stdin, args);
 
     private static string Readme()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Emu.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir, "README.md")).ReplaceLineEndings("\n");
+        return Tools.RepoFiles.Readme();
     }
 
     [Fact]

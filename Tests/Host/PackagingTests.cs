@@ -70,14 +70,7 @@ public sealed partial class PackagingTests
 
     private static string RepositoryRoot()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Emu.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        return dir;
+        return Tools.RepoFiles.Root();
     }
 
     /// <summary>Runs a program to its end (killed at the timeout): its exit status, stdout and stderr.</summary>

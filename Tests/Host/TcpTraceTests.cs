@@ -101,13 +101,7 @@ public sealed class TcpTraceTests(TcpTraceFixture trace) : IClassFixture<TcpTrac
 
     private IEnumerable<string[]> Rows => trace.Lines.Skip(1).Select(l => l.Split(','));
 
-    private static (int Code, string Out, string Err) Emu(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = EmuCommandLine.Run(args, new StringReader(string.Empty), stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Emu(params string[] args) => Tools.EmuCli.Run(string.Empty, args);
 
     [Fact]
     public void HeaderComesFirstAndEveryRowParses()

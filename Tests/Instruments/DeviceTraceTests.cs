@@ -155,13 +155,6 @@ public sealed class DeviceTraceTests
 
     private static string SourceRoot()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Emu.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        return dir;
+        return Tools.RepoFiles.Root();
     }
 }

@@ -15,23 +15,10 @@ public sealed class InstrumentCommandLineTests
 {
     private static string Readme()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Emu.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir, "README.md")).ReplaceLineEndings("\n");
+        return Tools.RepoFiles.Readme();
     }
 
-    private static (int Exit, string Stdout, string Stderr) Emu(string stdin, params string[] args)
-    {
-        var stdout = new StringWriter { NewLine = "\n" };
-        var stderr = new StringWriter { NewLine = "\n" };
-        int exit = EmuCommandLine.Run(args, new StringReader(stdin), stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Exit, string Stdout, string Stderr) Emu(string stdin, params string[] args) => Tools.EmuCli.Run(stdin, args);
 
     [Fact]
     public void ReadmesDebuggingExampleGivesTheWarningsItShows()

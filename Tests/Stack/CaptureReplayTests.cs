@@ -16,14 +16,7 @@ public sealed class CaptureReplayTests
 {
     public static string CapturePath()
     {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Emu.sln")))
-        {
-            dir = Path.GetDirectoryName(dir);
-        }
-
-        Assert.NotNull(dir);
-        return Path.Combine(dir, "Tests", "captures", "linux-to-linux.pcap");
+        return Path.Combine(Tools.RepoFiles.Root(), "Tests", "captures", "linux-to-linux.pcap");
     }
 
     /// <summary>Classic pcap (microsecond, little-endian, LINKTYPE_ETHERNET): (time in ns from the first frame, frame).</summary>
