@@ -249,8 +249,9 @@ public sealed partial class E1000Adapter
     /// <summary>
     /// e1000_clean_tx_irq's check, armed by the watchdog every 2 s (detect_tx_hung): the oldest packet not yet done
     /// was queued more than tx_timeout_factor seconds ago and flow control is not pausing us (STATUS.TXOFF): the
-    /// hardware is hung. Linux logs the ring state and stops the queue, so dev_watchdog's transmit timeout
-    /// (e1000_tx_timeout → reset_task) resets the adapter.
+    /// hardware is hung. Linux logs the ring state and stops the queue. The stop stamps trans_start, so while the hang
+    /// lasts and this check repeats every 2 s, dev_watchdog's 5 s transmit timeout never fires (Linux 6.1.192 does
+    /// the same); the adapter is reset only by something else (a link loss with Tx work queued, down/up).
     /// </summary>
     private void DetectTxHang(int nextToClean)
     {

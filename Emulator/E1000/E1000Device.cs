@@ -396,7 +396,7 @@ public sealed partial class E1000Device : PciFunction
         uint pending = _regs[Icr >> 2] & _regs[Ims >> 2];
         if (_faults is { } faults)
         {
-            pending = faults.InterruptPending(pending, _regs[Icr >> 2], _intx);   // irq-lost, irq-spurious
+            pending = faults.InterruptPending(pending, _intx);   // irq-lost, irq-spurious
         }
 
         if (pending != 0 && !_intx)

@@ -45,7 +45,7 @@ public abstract class DeviceFaults
     }
 
     /// <summary>The causes that drive INTx (ICR &amp; IMS); what the line follows instead.</summary>
-    public virtual uint InterruptPending(uint pending, uint icr, bool asserted) => pending;
+    public virtual uint InterruptPending(uint pending, bool asserted) => pending;
 
     /// <summary>Software read ICR (which clears it).</summary>
     public virtual void InterruptCausesRead()

@@ -43,7 +43,6 @@ public sealed partial class NicFaults : DeviceFaults
 
     private bool _hung;
     private Fault? _hangFault;
-    private uint _lostCauses;
     private bool _spurious;
 
     public NicFaults(E1000Device device, FaultPlan plan, DeviceFaults? inner = null)
@@ -195,29 +194,28 @@ public sealed partial class NicFaults : DeviceFaults
             Log.TransmitResumed(_logger);
         }
 
-        _lostCauses = 0;
         _spurious = false;
     }
 
     // ---- Interrupts ----
 
-    public override uint InterruptPending(uint pending, uint icr, bool asserted)
+    public override uint InterruptPending(uint pending, bool asserted)
     {
-        if (_irqLost.Length == 0 && _lostCauses == 0 && !_spurious)
+        if (_irqLost.Length == 0 && !_spurious)
         {
             return pending;
         }
 
-        // A lost cause stays lost until software clears it from ICR (a read, or a write of 1).
-        _lostCauses &= icr;
-        pending &= ~_lostCauses;
+        // One firing loses one assertion: the causes stay in ICR and the line stays low for this evaluation only.
+        // The next time the device evaluates its line (a new cause, an ICS or IMS write, an ICR clear), INTx rises
+        // as the level ICR & IMS says, unless the fault fires again. INTx is level-triggered (§13.4.17), so a cause
+        // kept hidden until ICR is read would hide the very ICS.RXDMT0 that Linux's watchdog uses to recover.
         if (pending != 0 && !asserted)
         {
             foreach (ArmedFault state in _irqLost)
             {
                 if (Fire(state, FaultDirection.Both, default))
                 {
-                    _lostCauses |= pending;
                     pending = 0;
                     break;
                 }

@@ -218,7 +218,16 @@ public sealed partial class NetCore
 
     public void NetifStartQueue(NetDevice dev) => dev.QueueStopped = false;
 
-    public void NetifStopQueue(NetDevice dev) => dev.QueueStopped = true;
+    /// <summary>
+    /// netif_tx_stop_queue. Stopping also stamps trans_start, as Linux does since "net: fix races in
+    /// netdev_tx_sent_queue()/dev_watchdog()" (2024, in 6.1.y too): dev_watchdog measures the 5 s from the stop. A
+    /// driver that stops its queue again every 2 s (e1000's hang check) therefore never meets the transmit timeout.
+    /// </summary>
+    public void NetifStopQueue(NetDevice dev)
+    {
+        dev.TransStart = Clock.Now;
+        dev.QueueStopped = true;
+    }
 
     /// <summary>netif_wake_queue: restart the queue and let the qdisc run again (NET_TX softirq).</summary>
     public void NetifWakeQueue(NetDevice dev)

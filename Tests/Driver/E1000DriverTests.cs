@@ -221,7 +221,7 @@ public sealed class E1000DriverTests
     }
 
     [Fact]
-    public void StuckTransmitTimesOutAndTheAdapterResets()
+    public void AStuckTransmitterIsReportedAsAHangButTheStackNeverTimesItOut()
     {
         Node node = BootedNode(driver: new E1000Options { TxDescriptors = 64 });
         node.Machine.Nic.Wire = new Emu.Tests.Emulator.WireProbe();
@@ -235,12 +235,18 @@ public sealed class E1000DriverTests
             node.Kernel.Net.DevQueueXmit(Frame(node.Netdev!, node.Netdev!.BroadcastAddr, 100, 0));
         }
 
-        Assert.True(node.Kernel.RunUntil(() => node.Kernel.Log.Contains("Reset adapter"), 20 * Second));
-        Assert.True(node.Kernel.Log.Contains("NETDEV WATCHDOG: eth0 (e1000): transmit queue 0 timed out"));
-        Assert.Equal(1, node.Adapter.TxTimeoutCount);
-        Assert.True(LinkUp(node));
-        node.Kernel.Net.DevQueueXmit(Frame(node.Netdev!, node.Netdev!.BroadcastAddr, 100, 0));
-        Assert.True(node.Kernel.RunUntil(() => !node.Netdev!.QueueStopped, 10 * Second));
+        // e1000_clean_tx_irq's check (every e1000_watchdog run, 2 s) logs the hang and stops the queue again, which
+        // stamps trans_start: dev_watchdog's 5 s never pass, as on Linux 6.1.192.
+        node.Machine.Scheduler.RunFor(20 * Second);
+        Assert.True(node.Kernel.Log.Lines.Count(l => l.EndsWith("eth0: Detected Tx Unit Hang", StringComparison.Ordinal)) >= 9);
+        Assert.False(node.Kernel.Log.Contains("NETDEV WATCHDOG"));
+        Assert.Equal(0, node.Adapter.TxTimeoutCount);
+        Assert.True(node.Netdev!.QueueStopped);
+
+        node.Machine.WriteMemory(bar0 + E1000Reg.Tctl, 4, tctl);
+        // Our 100 and what the stack queued meanwhile (MLD, NDISC) all go once the transmitter runs again.
+        Assert.True(node.Kernel.RunUntil(() => node.Netdev!.Stats.TxPackets >= 100 && node.Kernel.Net.QdiscLength(node.Netdev!) == 0, 10 * Second));
+        Assert.False(node.Netdev!.QueueStopped);
     }
 
     [Fact]

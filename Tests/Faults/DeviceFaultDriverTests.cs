@@ -73,7 +73,7 @@ public sealed class DeviceFaultDriverTests
     private static int LineIndex(Node node, string text) => node.Kernel.Log.Lines.ToList().FindIndex(l => l.Contains(text, StringComparison.Ordinal));
 
     [Fact]
-    public void TxHangIsDetectedThenTheTransmitTimeoutResetsTheAdapterAndTrafficFlowsAgain()
+    public void TxHangIsDetectedEveryTwoSecondsWithoutATransmitTimeoutAndALinkLossResetsTheAdapter()
     {
         (Node a, Node b, FaultPlan planA, _) = Pair(out Func<int> received);
         Fault hang = planA.Arm(Spec("tx-hang"));
@@ -84,21 +84,50 @@ public sealed class DeviceFaultDriverTests
         Assert.True(a.Kernel.Log.Contains("  next_to_watch.status <0>"));
         Assert.True(a.Netdev!.QueueStopped);
 
-        // dev_watchdog: the queue stopped for more than watchdog_timeo (5 s) → e1000_tx_timeout → reset_task.
-        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Reset adapter"), 12 * Second));
-        Assert.True(LineIndex(a, "Detected Tx Unit Hang") < LineIndex(a, "Reset adapter"));
-        Assert.True(a.Kernel.Log.Contains("NETDEV WATCHDOG: eth0 (e1000): transmit queue 0 timed out"));
+        // As on Linux 6.1.192 (DeviceFaultGuestTests): e1000_watchdog re-checks every 2 s, each check stops the queue
+        // again, and netif_tx_stop_queue stamps trans_start, so dev_watchdog never sees 5 s pass: no NETDEV WATCHDOG,
+        // no reset, the interface stays dead while the chip is hung.
+        int first = a.Kernel.Log.Lines.Count(l => l.EndsWith("eth0: Detected Tx Unit Hang", StringComparison.Ordinal));
+        a.Machine.Scheduler.RunFor(20 * Second);
+        Assert.InRange(a.Kernel.Log.Lines.Count(l => l.EndsWith("eth0: Detected Tx Unit Hang", StringComparison.Ordinal)) - first, 9, 11);
+        Assert.False(a.Kernel.Log.Contains("NETDEV WATCHDOG"));
+        Assert.False(a.Kernel.Log.Contains("Reset adapter"));
+        Assert.Equal(0UL, Stat(a, "tx_timeout_count"));
+        Assert.Equal(0, received());
+        Assert.True(a.Netdev!.QueueStopped);
+
+        // A pulled cable does recover it: e1000_watchdog, seeing no carrier with Tx work queued, resets the adapter;
+        // CTRL.RST ends the hang, the link comes back, and the frames sent afterwards arrive.
+        a.Machine.Nic.SetCarrier(false);
+        a.Machine.SyncInterrupts();
+        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Reset adapter"), 5 * Second));
+        Assert.True(LineIndex(a, "NIC Link is Down") < LineIndex(a, "Reset adapter"));
+        Assert.Equal(1UL, Stat(a, "tx_timeout_count"));
+        a.Machine.Nic.SetCarrier(true);
+        a.Machine.SyncInterrupts();
         Assert.True(a.Kernel.RunUntil(() => a.Netdev!.Carrier, 5 * Second));
-
-        // The frames the stopped queue held reach the ring again before the link is back; e1000_watchdog, seeing no
-        // carrier with Tx work queued, resets once more (its "lost link with Tx work" path): two resets, two timeouts.
-        Assert.Equal(2, a.Kernel.Log.Lines.Count(l => l.EndsWith("eth0: Reset adapter", StringComparison.Ordinal)));
-        Assert.Equal(2UL, Stat(a, "tx_timeout_count"));
         Assert.Equal(1, hang.Fired);
-
         Send(a, b, 5);
         Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
-        Assert.True(a.Kernel.Log.Lines.Count(l => l.Contains("NIC Link is Up 1000 Mbps Full Duplex, Flow Control: RX/TX", StringComparison.Ordinal)) >= 2);
+        Assert.False(a.Kernel.Log.Contains("NETDEV WATCHDOG"));
+    }
+
+    [Fact]
+    public void ATxHangThatEndsByItselfWakesTheQueueAndEverythingQueuedIsSent()
+    {
+        (Node a, Node b, FaultPlan planA, _) = Pair(out Func<int> received);
+        planA.Arm(Spec("tx-hang,for=3s"));
+        Send(a, b, 3);
+        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Detected Tx Unit Hang"), 5 * Second));
+        Assert.True(a.Netdev!.QueueStopped);
+
+        // The unit resumes: the descriptors complete, e1000_clean_tx_irq reclaims them and wakes the queue.
+        Assert.True(a.Kernel.RunUntil(() => received() == 3, 5 * Second));
+        Assert.True(a.Kernel.RunUntil(() => !a.Netdev!.QueueStopped, Second));
+        Send(a, b, 2);
+        Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
+        Assert.False(a.Kernel.Log.Contains("Reset adapter"));
+        Assert.Equal(0UL, Stat(a, "tx_timeout_count"));
     }
 
     [Fact]
@@ -236,7 +265,14 @@ public sealed class DeviceFaultDriverTests
         Send(a, b, 3);
         Assert.True(a.Kernel.RunUntil(() => received() == 3, Second));   // sent, but never reclaimed
         Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Detected Tx Unit Hang"), 5 * Second));
-        Assert.True(a.Kernel.RunUntil(() => a.Kernel.Log.Contains("Reset adapter"), 12 * Second));
+        Assert.True(a.Netdev!.QueueStopped);
+
+        // No transmit timeout follows (each 2 s check stops the queue again); taking the interface down and up does
+        // what the stack would not: e1000_down cleans the ring, e1000_up resets the chip, and traffic flows.
+        a.Machine.Scheduler.RunFor(10 * Second);
+        Assert.False(a.Kernel.Log.Contains("NETDEV WATCHDOG"));
+        a.Kernel.Net.DevClose(a.Netdev!);
+        Assert.Equal(0, a.Kernel.Net.DevOpen(a.Netdev!));
         Assert.True(a.Kernel.RunUntil(() => a.Netdev!.Carrier, 5 * Second));
         Send(a, b, 2);
         Assert.True(a.Kernel.RunUntil(() => received() == 5, Second));
@@ -254,6 +290,23 @@ public sealed class DeviceFaultDriverTests
 
         // e1000_watchdog writes ICS.RXDMT0 every 2 s: a new cause raises INTx, the NAPI poll finds the frame.
         Assert.True(a.Kernel.RunUntil(() => received() == 1, 2100_000_000));
+    }
+
+    [Fact]
+    public void ThreeLostInterruptsInARowCostThreeAssertionsNotTheInterface()
+    {
+        (Node a, Node b, _, FaultPlan planB) = Pair(out Func<int> received);
+        Fault lost = planB.Arm(Spec("irq-lost,times=3"));
+        Send(a, b, 1);
+        a.Machine.Scheduler.RunFor(100_000_000);
+        Assert.Equal(0, received());
+
+        // Each firing loses one assertion (RXT0, then whatever comes next: a TXDW, the watchdog's ICS.RXDMT0). The
+        // causes stay in ICR, so the first evaluation after the third firing raises INTx and the poll finds it all.
+        Assert.True(a.Kernel.RunUntil(() => received() == 1, 8 * Second));
+        Assert.Equal(3, lost.Fired);
+        Send(a, b, 5);
+        Assert.True(a.Kernel.RunUntil(() => received() == 6, Second));
     }
 
     [Fact]

@@ -36,9 +36,9 @@ public sealed class NetCoreTests
 
         public int ChangeMtu(NetDevice dev, int mtu) => 0;
 
-        public void TxTimeout(NetDevice dev, int queue)
-        {
-        }
+        public int TxTimeouts { get; private set; }
+
+        public void TxTimeout(NetDevice dev, int queue) => TxTimeouts++;
 
         public int SetMacAddress(NetDevice dev, ReadOnlySpan<byte> address) => 0;
 
@@ -208,6 +208,33 @@ public sealed class NetCoreTests
 
         Assert.Equal(9, core.QdiscDrops(dev));   // 10 queued behind the requeued one
         Assert.Equal(9UL, dev.Stats.TxDropped);
+    }
+
+    [Fact]
+    public void DevWatchdogTimesOutAQueueStoppedForFiveSecondsAndEachStopRestartsTheCount()
+    {
+        const long second = 1_000_000_000;
+        (NetCore core, NetDevice dev, FakeOps ops, EventScheduler clock) = UpDevice();
+        var messages = new List<string>();
+        core.KernelMessage = messages.Add;
+        core.NetifCarrierOn(dev);
+
+        // Stopped again every 2 s (what e1000's hang check does): the stop stamps trans_start, so 5 s never pass.
+        for (int i = 0; i < 10; i++)
+        {
+            core.NetifStopQueue(dev);
+            clock.RunFor(2 * second);
+        }
+
+        Assert.Equal(0, ops.TxTimeouts);
+        Assert.Empty(messages);
+
+        // Stopped once and left: the next watchdog run past 5 s calls ndo_tx_timeout.
+        long stopped = clock.Now;
+        core.NetifStopQueue(dev);
+        Assert.True(clock.RunUntil(() => ops.TxTimeouts == 1, 11 * second));
+        Assert.True(clock.Now - stopped > 5 * second);
+        Assert.Equal(["NETDEV WATCHDOG: eth0 (e1000): transmit queue 0 timed out"], messages);
     }
 
     [Fact]
