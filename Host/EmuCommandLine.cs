@@ -220,6 +220,15 @@ public static class EmuCommandLine
             HelpName = "DIR",
             Description = "Serve the files under DIR on HTTP port 80 (default: a built-in index page).",
         };
+        var recordOption = new Option<string?>("--record")
+        {
+            HelpName = "FILE",
+            Description = "Record the session to FILE (LZ4-compressed; docs/record-format.md): every input with its virtual time, and digests of the outputs, for emu replay.",
+        };
+        var recordContinueOption = new Option<bool>("--record-continue")
+        {
+            Description = "When the trace cannot be written (a full disk), keep running without recording instead of stopping.",
+        };
         var run = new Command("run", "Run one node (machine, e1000, Linux-model driver, IPv6 stack) on the wall clock, attached through a QEMU netdev; it answers ping6, echoes UDP on port 7 and serves TCP echo, discard, chargen and HTTP.")
         {
             wwwOption,
@@ -229,6 +238,8 @@ public static class EmuCommandLine
             pcapOption,
             pcapFormatOption,
             durationOption,
+            recordOption,
+            recordContinueOption,
             logLevelOption,
         };
         InstrumentCommandOptions runInstruments = InstrumentCommandOptions.AddTo(run, node: true);
@@ -276,7 +287,16 @@ public static class EmuCommandLine
             {
                 try
                 {
-                    var runner = new NodeRunner(routing.Text) { LiveTerminal = routing.LiveTerminal, StatsOutput = stdout, PcapStream = routing.PcapStream, ControlPath = runFaults.ControlPath };
+                    var runner = new NodeRunner(routing.Text)
+                    {
+                        LiveTerminal = routing.LiveTerminal,
+                        StatsOutput = stdout,
+                        PcapStream = routing.PcapStream,
+                        ControlPath = runFaults.ControlPath,
+                        RecordPath = parse.GetValue(recordOption),
+                        RecordContinue = parse.GetValue(recordContinueOption),
+                        CommandLine = ["emu", .. args],
+                    };
                     return runner.Run(options, spec, routing.PcapFile, parse.GetValue(pcapFormatOption), seconds is { } s ? TimeSpan.FromSeconds(s) : null, loggers, stop.Token, www, instrumentOptions, faultPlan);
                 }
                 catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
@@ -375,6 +395,7 @@ public static class EmuCommandLine
             Bench.BenchCommand.Create(stdout),
             Plot.PlotCommand.Create(stdout, stderr),
             Faults.FaultCommand.Create(stdout, stderr),
+            Replay.ReplayCommand.Create(stdout, stderr),
         };
 
         ParseResult result = root.Parse(args);
@@ -482,7 +503,7 @@ public static class EmuCommandLine
         return true;
     }
 
-    private static ILoggerFactory CreateLoggers(LogLevel level, TextWriter stderr)
+    internal static ILoggerFactory CreateLoggers(LogLevel level, TextWriter stderr)
         => LoggerFactory.Create(builder =>
         {
             builder.SetMinimumLevel(level);

@@ -62,10 +62,23 @@ public sealed class NodeRunner
     /// <summary><c>--control PATH</c>: the fault plan's live control socket (with a plan).</summary>
     public string? ControlPath { get; init; }
 
+    /// <summary><c>--record FILE</c>: the session trace to write (issue 22), or null.</summary>
+    public string? RecordPath { get; init; }
+
+    /// <summary><c>--record-continue</c>: when the trace cannot be written, keep running without it.</summary>
+    public bool RecordContinue { get; init; }
+
+    /// <summary>The command line, for the trace's header.</summary>
+    public IReadOnlyList<string> CommandLine { get; init; } = [];
+
+    /// <summary>The stack's seed (null: a fresh one per run).</summary>
+    public int? Ipv6Seed { get; init; }
+
     public int Run(MachineOptions options, NetdevSpec spec, FileInfo? pcap, CaptureFormat pcapFormat, TimeSpan? duration, ILoggerFactory loggers, CancellationToken stop, DirectoryInfo? www = null, Instruments.InstrumentOptions? instruments = null, Emu.Emulator.Faults.FaultPlan? faults = null)
     {
         // A fresh seed per run: fragment identifications, DAD nonces and flow labels must not be predictable (RFC 7739).
-        var node = new Node(options, loggerFactory: loggers, ipv6Seed: Random.Shared.Next());
+        int ipv6Seed = Ipv6Seed ?? Random.Shared.Next();
+        var node = new Node(options, loggerFactory: loggers, ipv6Seed: ipv6Seed);
         Node = node;
         PcMachine machine = node.Machine;
         using NodeLoop loop = _loop;
@@ -99,29 +112,35 @@ public sealed class NodeRunner
         machine.Nic.Wire = netdev;
         netdev.Port = machine.Nic;
         netdev.CarrierChanged = up => machine.Nic.SetCarrier(up);
-        if (spec.Kind == NetdevKind.Stream)
-        {
-            machine.Nic.SetCarrier(false);   // no peer yet: a cable with nothing at the other end
-        }
-
         node.Kernel.Log.LineAdded += line => Say(line);
-        if (node.Boot() != 1 || node.Netdev is not { } dev)
+        Replay.SessionRecorder? recorder = null;
+        if (RecordPath is not null)
         {
-            Say("emu run: the e1000 driver did not bind; see the kernel log above.");
+            var header = Replay.RunReplayer.Header(node, CommandLine, ipv6Seed, faults, spec, www);
+            if (!Replay.SessionRecorder.TryStart(RecordPath, header, machine.Scheduler, RecordContinue, Console.Error, out recorder, out string? recordError))
+            {
+                Console.Error.WriteLine($"emu: {recordError}");
+                return 2;
+            }
+
+            recorder.FailedStop = Stop;
+            machine.Nic.Wire = new Replay.DigestingSink(netdev, recorder.Digest, machine.Scheduler);
+            node.Kernel.Log.LineAdded += line => recorder.Digest.AddText('K', line);
+            Say($"emu run: recording to {RecordPath}");
+        }
+
+        using Replay.SessionRecorder? ownedRecorder = recorder;
+        if (control is not null && recorder is not null)
+        {
+            control.Changed = recorder.Control;
+        }
+
+        if (!Replay.RunReplayer.BringUp(node, spec.Kind == NetdevKind.Stream, www, Say, out NetDevice? dev, out Emu.Host.Services.NodeServices? started))
+        {
             return 1;
         }
 
-        int open = node.Kernel.Net.DevOpen(dev);
-        if (open != 0)
-        {
-            Say(string.Create(_c, $"emu run: {dev.Name} did not come up (error {open})."));
-            return 1;
-        }
-
-        node.Ipv6.AddressChanged += (idev, ifa) => Say(ifa.DadFailed
-            ? $"emu run: {idev.Dev.Name}: {ifa.Address} failed duplicate address detection; not used"
-            : $"emu run: {idev.Dev.Name}: {ifa.Address}/{ifa.PrefixLength} ready");
-        using var services = Emu.Host.Services.NodeServices.Start(node.Ipv6, www, line => Say("emu run: " + line));
+        using Emu.Host.Services.NodeServices services = started;
         Services = services.Tcp;
         PrintBanner(dev, spec, www);
         var sources = new StatusSources(machine.Nic, node, netdev.Counters, Checks: session.Checker, Faults: faults is null ? null : new PlanFaultSource(faults));
@@ -134,7 +153,33 @@ public sealed class NodeRunner
         status?.Start();
         Started.Set();
 
-        TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, item => netdev.Deliver(item), machine.SyncInterrupts, duration, stop);
+        Action<LoopItem> deliver = item => netdev.Deliver(item);
+        Action afterStep = machine.SyncInterrupts;
+        if (recorder is not null)
+        {
+            deliver = item =>
+            {
+                switch (item.Kind)
+                {
+                    case LoopItemKind.Frame:
+                        recorder.Frame(item.Buffer.AsSpan(0, item.Length));
+                        break;
+                    case LoopItemKind.CarrierUp or LoopItemKind.CarrierDown:
+                        recorder.Carrier(item.Kind == LoopItemKind.CarrierUp);
+                        break;
+                }
+
+                netdev.Deliver(item);
+            };
+            afterStep = () =>
+            {
+                machine.SyncInterrupts();
+                recorder.AfterStep();
+            };
+        }
+
+        TimeSpan elapsed = WallClockLoop.Run(machine.Scheduler, loop, deliver, afterStep, duration, stop);
+        recorder?.End(Replay.RunReplayer.Counters(node, dev));
         status?.Dispose();
         if (session.Options.Summary == Instruments.SummaryFormat.Json)
         {
@@ -150,6 +195,11 @@ public sealed class NodeRunner
         Faults.FaultCommandOptions.WriteSummary(injector, _out);
 
         node.Kernel.Net.DevClose(dev);
+        if (recorder is { Failed: true })
+        {
+            return 1;
+        }
+
         return EmuCommandLine.HaltedExit(machine.Nic, Console.Error);
     }
 

@@ -90,6 +90,9 @@ public sealed class ControlSocket : IDisposable
         }
     }
 
+    /// <summary>Called on the node's loop with each command line that changed the plan (arm, disarm): <c>--record</c> keeps them.</summary>
+    public Action<string>? Changed { get; set; }
+
     public void Dispose()
     {
         if (_disposed)
@@ -171,6 +174,11 @@ public sealed class ControlSocket : IDisposable
         {
             try
             {
+                if (cmd is "arm" or "disarm")
+                {
+                    Changed?.Invoke(line);
+                }
+
                 answer = cmd switch
                 {
                     "arm" => Ok(w => w.WriteNumber("id", _plan.Arm(parsed!).Id)),
@@ -190,6 +198,33 @@ public sealed class ControlSocket : IDisposable
         }
 
         return answer!;
+    }
+
+    /// <summary>Applies a recorded arm or disarm line to <paramref name="plan"/> (replay); false with the reason when it does not parse.</summary>
+    public static bool TryApply(FaultPlan plan, string line, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        if (!TryParseCommand(line, out string? cmd, out string? spec, out int id, out error))
+        {
+            return false;
+        }
+
+        switch (cmd)
+        {
+            case "arm":
+                if (!FaultSpec.TryParse(spec!, out FaultSpec? parsed, out error))
+                {
+                    return false;
+                }
+
+                plan.Arm(parsed);
+                return true;
+            case "disarm":
+                plan.Disarm(id);
+                return true;
+            default:
+                error = $"'{cmd}' changes nothing";
+                return false;
+        }
     }
 
     private static bool TryParseCommand(string line, out string? cmd, out string? spec, out int id, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
