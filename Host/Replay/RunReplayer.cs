@@ -170,6 +170,7 @@ public sealed class RunReplayer
         }
 
         var digest = new OutputDigest();
+        var inputs = new OutputDigest();
         machine.Nic.Wire = new DigestingSink(null, digest, machine.Scheduler);
         node.Kernel.Log.LineAdded += line => digest.AddText('K', line);
         DirectoryInfo? www = header.Www is null ? null : new DirectoryInfo(header.Www);
@@ -190,6 +191,8 @@ public sealed class RunReplayer
         long records = 0;
         long framesIn = 0;
         string lastInput = "none";
+        long lastMatch = 0;
+        long lastMatchTime = 0;
         bool ended = false;
         int status = 0;
         while (reader.TryNext(out TraceRecord record))
@@ -205,16 +208,19 @@ public sealed class RunReplayer
             switch (record.Kind)
             {
                 case TraceRecordKind.FrameIn:
+                    inputs.AddFrame(record.Time, record.Payload);
                     machine.Nic.ReceiveFrame(record.Payload);
                     framesIn++;
                     lastInput = string.Create(_c, $"record {record.Index}, a {record.Payload.Length}-byte frame at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Carrier:
+                    inputs.AddText('C', record.Payload.Length > 0 && record.Payload[0] != 0 ? "up" : "down");
                     machine.Nic.SetCarrier(record.Payload.Length > 0 && record.Payload[0] != 0);
                     lastInput = string.Create(_c, $"record {record.Index}, carrier {(record.Payload.Length > 0 && record.Payload[0] != 0 ? "up" : "down")} at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Control:
                     string line = Encoding.UTF8.GetString(record.Payload);
+                    inputs.AddText('X', line);
                     if (plan is null || !Faults.ControlSocket.TryApply(plan, line, out string? applyError))
                     {
                         errors.WriteLine($"emu replay: record {record.Index}: control command '{line}' cannot be applied{(plan is null ? ": the session had no fault plan" : ": ")}");
@@ -225,25 +231,39 @@ public sealed class RunReplayer
                     break;
                 case TraceRecordKind.Digest:
                 case TraceRecordKind.End:
-                    if (record.Payload.Length < 16)
+                    if (record.Payload.Length < 32)
                     {
-                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (16 at least)");
+                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (32 at least)");
                         return 2;
                     }
 
                     ulong count = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload);
                     ulong value = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[8..]);
-                    if (check && (count != digest.Count || value != digest.Value))
+                    ulong inputCount = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[16..]);
+                    ulong inputValue = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[24..]);
+                    if (check && (inputCount != inputs.Count || inputValue != inputs.Value))
                     {
-                        errors.WriteLine(string.Create(_c, $"emu replay: diverged at virtual time {Seconds(record.Time)} s, record {record.Index}: the recording had {count} outputs (digest {value:x16}), the replay {digest.Count} ({digest.Value:x16}); the last input before it: {lastInput}"));
+                        // The inputs themselves are not what was recorded: the trace was edited after the fact.
+                        errors.WriteLine(string.Create(_c, $"emu replay: the trace's inputs differ from what was recorded, at record {record.Index} ({Seconds(record.Time)} s): an input among records {lastMatch + 1}-{record.Index - 1} was altered after recording; the last of them: {lastInput}"));
                         status = 1;
+                    }
+                    else if (check && (count != digest.Count || value != digest.Value))
+                    {
+                        errors.WriteLine(string.Create(_c, $"emu replay: diverged at virtual time {Seconds(record.Time)} s, record {record.Index}: the recording had {count} outputs (digest {value:x16}), the replay {digest.Count} ({digest.Value:x16})"));
+                        errors.WriteLine(string.Create(_c, $"  the outputs last matched at record {lastMatch} ({Seconds(lastMatchTime)} s); the last input before the difference: {lastInput}"));
+                        status = 1;
+                    }
+                    else
+                    {
+                        lastMatch = record.Index;
+                        lastMatchTime = record.Time;
                     }
 
                     DigestsChecked++;
                     if (record.Kind == TraceRecordKind.End)
                     {
                         ended = true;
-                        string recorded = Encoding.UTF8.GetString(record.Payload[16..]);
+                        string recorded = Encoding.UTF8.GetString(record.Payload[32..]);
                         string replayed = Counters(node, dev);
                         if (check && status == 0 && recorded != replayed)
                         {

@@ -24,7 +24,7 @@ public sealed class SessionRecorder : IDisposable
     private readonly bool _continueOnError;
     private readonly TextWriter _errors;
     private readonly long _interval;
-    private readonly byte[] _digest = new byte[16];
+    private readonly byte[] _digest = new byte[32];
     private long _nextDigest;
     private ulong _writtenCount;
     private bool _stopped;
@@ -42,6 +42,9 @@ public sealed class SessionRecorder : IDisposable
 
     /// <summary>The outputs' digest; the runner feeds it (a <see cref="DigestingSink"/> on the wire, the kernel log).</summary>
     public OutputDigest Digest { get; } = new();
+
+    /// <summary>The same over the inputs recorded, so a replay can tell a trace altered after the fact.</summary>
+    public OutputDigest Inputs { get; } = new();
 
     /// <summary>Set when recording failed and the node must stop (without <c>--record-continue</c>).</summary>
     public bool Failed { get; private set; }
@@ -63,13 +66,29 @@ public sealed class SessionRecorder : IDisposable
         return true;
     }
 
-    public void Frame(ReadOnlySpan<byte> frame) => Append(TraceRecordKind.FrameIn, frame);
+    public void Frame(ReadOnlySpan<byte> frame)
+    {
+        Inputs.AddFrame(_scheduler.Now, frame);
+        Append(TraceRecordKind.FrameIn, frame);
+    }
 
-    public void Carrier(bool up) => Append(TraceRecordKind.Carrier, [up ? (byte)1 : (byte)0]);
+    public void Carrier(bool up)
+    {
+        Inputs.AddText('C', up ? "up" : "down");
+        Append(TraceRecordKind.Carrier, [up ? (byte)1 : (byte)0]);
+    }
 
-    public void Control(string line) => Append(TraceRecordKind.Control, Encoding.UTF8.GetBytes(line));
+    public void Control(string line)
+    {
+        Inputs.AddText('X', line);
+        Append(TraceRecordKind.Control, Encoding.UTF8.GetBytes(line));
+    }
 
-    public void QtestLine(string line) => Append(TraceRecordKind.QtestLine, Encoding.UTF8.GetBytes(line));
+    public void QtestLine(string line)
+    {
+        Inputs.AddText('Q', line);
+        Append(TraceRecordKind.QtestLine, Encoding.UTF8.GetBytes(line));
+    }
 
     /// <summary>After each loop step: a digest record when the step produced output, or when the interval passed.</summary>
     public void AfterStep()
@@ -90,9 +109,9 @@ public sealed class SessionRecorder : IDisposable
     {
         if (!_stopped)
         {
-            byte[] end = new byte[16 + Encoding.UTF8.GetByteCount(counters)];
+            byte[] end = new byte[32 + Encoding.UTF8.GetByteCount(counters)];
             WriteDigest(end);
-            Encoding.UTF8.GetBytes(counters, end.AsSpan(16));
+            Encoding.UTF8.GetBytes(counters, end.AsSpan(32));
             Append(TraceRecordKind.End, end);
             _writer.Flush();
         }
@@ -104,6 +123,8 @@ public sealed class SessionRecorder : IDisposable
     {
         BinaryPrimitives.WriteUInt64LittleEndian(into, Digest.Count);
         BinaryPrimitives.WriteUInt64LittleEndian(into[8..], Digest.Value);
+        BinaryPrimitives.WriteUInt64LittleEndian(into[16..], Inputs.Count);
+        BinaryPrimitives.WriteUInt64LittleEndian(into[24..], Inputs.Value);
     }
 
     private void Append(TraceRecordKind kind, ReadOnlySpan<byte> payload)
