@@ -24,7 +24,9 @@ public sealed class SessionRecorder : IDisposable
     private readonly bool _continueOnError;
     private readonly TextWriter _errors;
     private readonly long _interval;
-    private readonly byte[] _digest = new byte[32];
+    private readonly byte[] _digest = new byte[33];
+    private bool _inputSinceStep;
+    private bool _lastStepRanClock = true;
     private long _nextDigest;
     private ulong _writtenCount;
     private bool _stopped;
@@ -68,37 +70,47 @@ public sealed class SessionRecorder : IDisposable
 
     public void Frame(ReadOnlySpan<byte> frame)
     {
+        _inputSinceStep = true;
         Inputs.AddFrame(_scheduler.Now, frame);
         Append(TraceRecordKind.FrameIn, frame);
     }
 
     public void Carrier(bool up)
     {
+        _inputSinceStep = true;
         Inputs.AddText('C', up ? "up" : "down");
         Append(TraceRecordKind.Carrier, [up ? (byte)1 : (byte)0]);
     }
 
     public void Control(string line)
     {
+        _inputSinceStep = true;
         Inputs.AddText('X', line);
         Append(TraceRecordKind.Control, Encoding.UTF8.GetBytes(line));
     }
 
     public void QtestLine(string line)
     {
+        _inputSinceStep = true;
         Inputs.AddText('Q', line);
         Append(TraceRecordKind.QtestLine, Encoding.UTF8.GetBytes(line));
     }
 
-    /// <summary>After each loop step: a digest record when the step produced output, or when the interval passed.</summary>
+    /// <summary>After each loop step (a clock run or an input): a digest record when it produced output, or when the interval passed.</summary>
     public void AfterStep()
     {
+        bool afterInput = _inputSinceStep;
+        _inputSinceStep = false;
+        _lastStepRanClock = !afterInput;
         if (_stopped || (Digest.Count == _writtenCount && _scheduler.Now < _nextDigest))
         {
             return;
         }
 
+        // Byte 32 says how the loop got here: 1, it ran the clock to this time (events due then have run); 0, it
+        // handled an input at this time (events that input armed for "now" run at the loop's next step, after us).
         WriteDigest(_digest);
+        _digest[32] = afterInput ? (byte)0 : (byte)1;
         Append(TraceRecordKind.Digest, _digest);
         _writtenCount = Digest.Count;
         _nextDigest = _scheduler.Now + _interval;
@@ -109,9 +121,10 @@ public sealed class SessionRecorder : IDisposable
     {
         if (!_stopped)
         {
-            byte[] end = new byte[32 + Encoding.UTF8.GetByteCount(counters)];
+            byte[] end = new byte[33 + Encoding.UTF8.GetByteCount(counters)];
             WriteDigest(end);
-            Encoding.UTF8.GetBytes(counters, end.AsSpan(32));
+            end[32] = _lastStepRanClock && !_inputSinceStep ? (byte)1 : (byte)0;
+            Encoding.UTF8.GetBytes(counters, end.AsSpan(33));
             Append(TraceRecordKind.End, end);
             _writer.Flush();
         }
