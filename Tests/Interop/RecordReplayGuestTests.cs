@@ -99,3 +99,24 @@ public sealed class RecordReplayGuestTests
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 }
+
+/// <summary>README's record-and-replay example uses the options and prints the lines the code has.</summary>
+public sealed class RecordReplayReadme
+{
+    [Fact]
+    public void TheExampleMatchesTheCommandLineAndTheReplaysOwnWords()
+    {
+        string readme = Tools.RepoFiles.Readme();
+        int start = readme.IndexOf("<!-- example: record-replay -->", StringComparison.Ordinal);
+        Assert.True(start >= 0);
+        string example = readme[start..readme.IndexOf("<!-- end example -->", start, StringComparison.Ordinal)];
+        Assert.Contains("run --record /tmp/session.trace --pcap /tmp/live.pcapng", example, StringComparison.Ordinal);
+        Assert.Contains("replay /tmp/session.trace --pcap /tmp/replayed.pcapng", example, StringComparison.Ordinal);
+        Assert.Matches(@"emu replay: replayed \d+\.\d{6} s of virtual time in \d+\.\d{3} s \(\d+ records, \d+ frames in, \d+ frames out\)", example);
+        Assert.Matches(@"emu replay: outputs identical to the recording \(\d+ digests checked, counters equal\)", example);
+        (int status, string help, _) = Tools.EmuCli.Run("", "run", "--help");
+        Assert.Equal(0, status);
+        Assert.Contains("--record", help, StringComparison.Ordinal);
+        Assert.Contains("--record-continue", help, StringComparison.Ordinal);
+    }
+}
