@@ -120,6 +120,33 @@ internal static class BenchCommand
             SavePlot(parse.GetValue(driverPlot), "emu bench driver: dev_queue_xmit → … → netif_receive_skb", "Mpps", results.Select(r => ($"{r.FrameLength + 4} bytes", r.FramesPerSecond / 1e6)), stdout);
             return results.All(r => r.Drops == 0) ? 0 : 1;
         });
+        var replayMegabytes = new Option<int>("--megabytes") { HelpName = "N", Description = "MiB the sender moves in each session (default 64).", DefaultValueFactory = _ => 64 };
+        var replayRounds = new Option<int>("--rounds") { HelpName = "N", Description = "Sessions each way, interleaved; the medians are shown (default 3).", DefaultValueFactory = _ => 3 };
+        var replay = new Command("replay", "Two emu run nodes on the wall clock, N MiB of TCP between them, without and with --record on the receiver; then the last trace replayed offline: record overhead, replay time as a fraction of the session, trace bytes per frame.")
+        {
+            replayMegabytes,
+            replayRounds,
+        };
+        replay.SetAction(parse =>
+        {
+            int mb = parse.GetValue(replayMegabytes);
+            int rounds = parse.GetValue(replayRounds);
+            if (mb is <= 0 or > 4096 || rounds is <= 0 or > 100)
+            {
+                stdout.WriteLine("emu bench: --megabytes must be between 1 and 4096, --rounds between 1 and 100.");
+                return 2;
+            }
+
+            ReplayBenchResult r = new ReplayBench(mb, rounds).Run();
+            var c = CultureInfo.InvariantCulture;
+            stdout.WriteLine($"emu bench replay: {mb} MiB of TCP between two emu run nodes (loopback socket netdev), the receiver recorded; medians of {rounds} rounds");
+            stdout.WriteLine(string.Create(c, $"  session without --record  {r.Plain.TotalSeconds,8:F3} s  ({mb / r.Plain.TotalSeconds:F1} MiB/s)"));
+            stdout.WriteLine(string.Create(c, $"  session with --record     {r.Recorded.TotalSeconds,8:F3} s  ({mb / r.Recorded.TotalSeconds:F1} MiB/s; record overhead {r.RecordOverhead * 100:+0.0;-0.0} %)"));
+            stdout.WriteLine(string.Create(c, $"  replay                    {r.Replay.TotalSeconds,8:F3} s  for {r.VirtualNs / 1e9:F3} s of session: fraction {r.ReplayFraction:F3}"));
+            stdout.WriteLine(string.Create(c, $"  trace                     {r.TraceBytes,8} bytes for {r.InputBytes} bytes of frames in ({r.FramesIn} frames in, {r.FramesOut} out): {r.TraceBytesPerFrame:F0} bytes per frame in"));
+            stdout.WriteLine("  " + (r.Identical ? "replay: outputs identical to the recording" : "replay FAILED: " + r.ReplayOutput));
+            return r.Identical ? 0 : 1;
+        });
         var datagrams = new Option<long>("--datagrams") { HelpName = "N", Description = "Datagrams to measure per size (after a warm-up of N / 2, at least 200,000).", DefaultValueFactory = _ => 1_000_000 };
         var payloads = new Option<int[]>("--sizes") { HelpName = "BYTES", Description = "UDP payload sizes (1 to 1452).", DefaultValueFactory = _ => [64, 1400], AllowMultipleArgumentsPerToken = true };
         var udp = new Command("udp", "Datagrams/s from a UDP socket on one node to a UDP socket on another, through both IPv6 stacks, drivers and devices, and bytes allocated per datagram.")
@@ -236,7 +263,7 @@ internal static class BenchCommand
             SavePlot(parse.GetValue(vfioPlot), $"emu bench vfio-user: a Linux guest sends {mb} MB over TCP", "goodput Mbit/s", [("QEMU's e1000", r.BuiltInMbps), ("Emu's 82540EM (vfio-user)", r.OursMbps)], stdout);
             return 0;
         });
-        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp, vfio };
+        return new Command("bench", "Measure performance (never by timed unit tests).") { device, driver, udp, tcp, vfio, replay };
     }
 
     private static Option<FileInfo?> AddPlotOption(Command command)

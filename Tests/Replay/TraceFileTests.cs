@@ -231,3 +231,20 @@ public sealed class TraceFileTests
         }
     }
 }
+
+/// <summary><c>emu bench replay</c> runs its sessions and replays the trace it made (the figures are for people, not asserted).</summary>
+public sealed class ReplayBenchCommandTests
+{
+    [Fact]
+    public void BenchReplayRecordsReplaysAndSaysTheReplayMatched()
+    {
+        (int status, string output, string errors) = Tools.EmuCli.Run("", "bench", "replay", "--megabytes", "2", "--rounds", "1");
+        Assert.True(status == 0, output + errors);
+        Assert.Contains("replay: outputs identical to the recording", output, StringComparison.Ordinal);
+        Assert.Matches(@"record overhead [+-]\d+\.\d %", output);
+        Assert.Matches(@"fraction \d\.\d{3}", output);
+        (status, output, _) = Tools.EmuCli.Run("", "bench", "replay", "--megabytes", "0");
+        Assert.Equal(2, status);
+        Assert.Contains("--megabytes must be between 1 and 4096", output, StringComparison.Ordinal);
+    }
+}
