@@ -60,6 +60,16 @@ public static class EmuCommandLine
             DefaultValueFactory = _ => CaptureFormat.PcapNg,
         };
 
+        var recordOption = new Option<string?>("--record")
+        {
+            HelpName = "FILE",
+            Description = "Record the session to FILE (LZ4-compressed; docs/record-format.md): every input with its virtual time, and digests of the outputs, for emu replay.",
+        };
+        var recordContinueOption = new Option<bool>("--record-continue")
+        {
+            Description = "When the trace cannot be written (a full disk), keep running without recording instead of stopping.",
+        };
+
         var qtest = new Command("qtest", "Serve QEMU's qtest protocol on stdin/stdout for a pc machine with an e1000 at 00:03.0.")
         {
             macOption,
@@ -67,6 +77,8 @@ public static class EmuCommandLine
             netdevOption,
             pcapOption,
             pcapFormatOption,
+            recordOption,
+            recordContinueOption,
             logLevelOption,
         };
         InstrumentCommandOptions qtestInstruments = InstrumentCommandOptions.AddTo(qtest, node: false);
@@ -103,7 +115,6 @@ public static class EmuCommandLine
                 FaultCommandOptions.WriteStart(faultPlan, stderr);   // stdout is the qtest protocol
             }
 
-            var server = new QtestServer(machine, stdout);
             string? pcapText = parse.GetValue(pcapOption);
             if (pcapText == "-")
             {
@@ -130,6 +141,29 @@ public static class EmuCommandLine
 
             using PacketCapture? ownedCapture = capture;
 
+            // --record: the protocol's lines go into the trace's digest on their way to stdout; commands are recorded as served.
+            Replay.SessionRecorder? recorder = null;
+            TextWriter protocol = stdout;
+            if (parse.GetValue(recordOption) is { } recordPath)
+            {
+                var header = Replay.QtestReplayer.Header(machine, ["emu", .. args], faultPlan, netdevText);
+                if (!Replay.SessionRecorder.TryStart(recordPath, header, machine.Scheduler, parse.GetValue(recordContinueOption), stderr, out recorder, out string? recordError))
+                {
+                    stderr.WriteLine($"emu: {recordError}");
+                    return 2;
+                }
+
+                protocol = new Replay.DigestingTextWriter(stdout, recorder.Digest);
+            }
+
+            using Replay.SessionRecorder? ownedRecorder = recorder;
+            var server = new QtestServer(machine, protocol);
+            if (recorder is not null)
+            {
+                server.BeforeLine = recorder.QtestLine;
+                recorder.FailedStop = server.Stop;
+            }
+
             // Status on stderr or a file (stdout is the protocol), a JSON line as virtual time passes each interval.
             var wall = System.Diagnostics.Stopwatch.StartNew();
             StatusReporter? status = null;
@@ -142,6 +176,16 @@ public static class EmuCommandLine
                 }
 
                 server.AfterCommand = status is null ? null : status.Poll;
+                if (recorder is not null)
+                {
+                    Action? poll = server.AfterCommand;
+                    server.AfterCommand = poll is null ? recorder.AfterStep : () =>
+                    {
+                        poll();
+                        recorder.AfterStep();
+                    };
+                }
+
                 return true;
             }
 
@@ -162,10 +206,11 @@ public static class EmuCommandLine
                 }
 
                 server.Run(stdin);
+                recorder?.End(Replay.QtestReplayer.Counters(machine));
                 StopStatus(null);
                 session.WriteSummary(stderr);
                 FaultCommandOptions.WriteSummary(injector, stderr);
-                return HaltedExit(machine.Nic, stderr);
+                return recorder is { Failed: true } ? 1 : HaltedExit(machine.Nic, stderr);
             }
 
             using var loop = new NodeLoop();
@@ -182,21 +227,26 @@ public static class EmuCommandLine
 
             using (netdev)
             {
-                machine.Nic.Wire = netdev;
-                netdev.Port = machine.Nic;
-                netdev.CarrierChanged = up => machine.Nic.SetCarrier(up);
+                machine.Nic.Wire = recorder is null ? netdev : new Replay.DigestingSink(netdev, recorder.Digest, machine.Scheduler);
+                netdev.Port = recorder is null ? machine.Nic : new Replay.RecordingSink(recorder, machine.Nic);
+                netdev.CarrierChanged = up =>
+                {
+                    recorder?.Carrier(up);
+                    machine.Nic.SetCarrier(up);
+                };
                 if (!StartStatus(netdev.Counters))
                 {
                     return 2;
                 }
 
                 server.Run(stdin, loop, netdev);
+                recorder?.End(Replay.QtestReplayer.Counters(machine));
                 StopStatus(netdev.Counters);
             }
 
             session.WriteSummary(stderr);
             FaultCommandOptions.WriteSummary(injector, stderr);
-            return HaltedExit(machine.Nic, stderr);
+            return recorder is { Failed: true } ? 1 : HaltedExit(machine.Nic, stderr);
         });
 
         var runNetdevOption = new Option<string>("--netdev")
@@ -219,15 +269,6 @@ public static class EmuCommandLine
         {
             HelpName = "DIR",
             Description = "Serve the files under DIR on HTTP port 80 (default: a built-in index page).",
-        };
-        var recordOption = new Option<string?>("--record")
-        {
-            HelpName = "FILE",
-            Description = "Record the session to FILE (LZ4-compressed; docs/record-format.md): every input with its virtual time, and digests of the outputs, for emu replay.",
-        };
-        var recordContinueOption = new Option<bool>("--record-continue")
-        {
-            Description = "When the trace cannot be written (a full disk), keep running without recording instead of stopping.",
         };
         var run = new Command("run", "Run one node (machine, e1000, Linux-model driver, IPv6 stack) on the wall clock, attached through a QEMU netdev; it answers ping6, echoes UDP on port 7 and serves TCP echo, discard, chargen and HTTP.")
         {

@@ -28,6 +28,7 @@ public sealed class QtestServer
     private readonly bool[] _reportedLevels = new bool[InterruptController.GsiCount];
     private string? _interceptDevice;
     private bool _interceptIn;
+    private volatile bool _stopRequested;
 
     public QtestServer(PcMachine machine, TextWriter output)
     {
@@ -39,11 +40,23 @@ public sealed class QtestServer
     /// <summary>Runs after each command's reply (and each frame from the wire), on the serving thread: periodic instruments.</summary>
     public Action? AfterCommand { get; set; }
 
+    /// <summary>Runs before each command line is processed, on the serving thread: <c>--record</c> writes it down.</summary>
+    public Action<string>? BeforeLine { get; set; }
+
+    /// <summary>Ends <see cref="Run(TextReader)"/> or <see cref="Run(TextReader, NodeLoop, Netdev)"/> before the next command (a trace that cannot be written).</summary>
+    public void Stop() => _stopRequested = true;
+
     /// <summary>Serves commands until end of input.</summary>
     public void Run(TextReader input)
     {
-        while (input.ReadLine() is { } line)
+        while (!_stopRequested && input.ReadLine() is { } line)
         {
+            BeforeLine?.Invoke(line);
+            if (_stopRequested)
+            {
+                break;
+            }
+
             ProcessLine(line);
             _output.Flush();
             AfterCommand?.Invoke();
@@ -80,7 +93,12 @@ public sealed class QtestServer
             switch (item.Kind)
             {
                 case LoopItemKind.Line:
-                    ProcessLine(item.Text!);
+                    BeforeLine?.Invoke(item.Text!);
+                    if (!_stopRequested)
+                    {
+                        ProcessLine(item.Text!);
+                    }
+
                     break;
                 case LoopItemKind.EndOfInput:
                     _output.Flush();
@@ -92,6 +110,11 @@ public sealed class QtestServer
             }
 
             _output.Flush();
+            if (_stopRequested)
+            {
+                return;
+            }
+
             AfterCommand?.Invoke();
         }
     }

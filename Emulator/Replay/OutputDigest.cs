@@ -30,7 +30,9 @@ public sealed class OutputDigest
         Count++;
     }
 
-    public void AddText(char tag, string text)
+    public void AddText(char tag, string text) => AddText(tag, text.AsSpan());
+
+    public void AddText(char tag, ReadOnlySpan<char> text)
     {
         int needed = Encoding.UTF8.GetMaxByteCount(text.Length) + 5;
         if (_text.Length < needed)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Emu.Host.Replay;
 
-/// <summary><c>emu replay FILE [--pcap OUT] [--until T] [--fault SPEC]...</c> (issue 22).</summary>
+/// <summary><c>emu replay FILE [--pcap OUT] [--until T] [--fault SPEC]...</c> (issue 22): an emu run or emu qtest trace.</summary>
 public static class ReplayCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
@@ -55,7 +55,16 @@ public static class ReplayCommand
             using (reader)
             using (ILoggerFactory loggers = EmuCommandLine.CreateLoggers(parse.GetValue(logLevel), stderr))
             {
-                return new RunReplayer(stdout).Run(reader, parse.GetValue(pcap), parse.GetValue(pcapFormat), untilNs, extra, loggers, stderr);
+                switch (reader.Header.Mode)
+                {
+                    case "run":
+                        return new RunReplayer(stdout).Run(reader, parse.GetValue(pcap), parse.GetValue(pcapFormat), untilNs, extra, loggers, stderr);
+                    case "qtest":
+                        return new QtestReplayer(stdout).Run(reader, parse.GetValue(pcap), parse.GetValue(pcapFormat), untilNs, extra, loggers, stderr);
+                    default:
+                        stderr.WriteLine($"emu replay: {path.FullName} is a trace of emu {reader.Header.Mode}; only emu run and emu qtest traces replay yet");
+                        return 2;
+                }
             }
         });
         return command;

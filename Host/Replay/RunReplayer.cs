@@ -95,16 +95,7 @@ public sealed class RunReplayer
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        E1000Statistics device = node.Machine.Nic.Statistics;
-        text.Append(c, $"e1000 delivered {device.RxDelivered} sent {device.TxSent} dropped {device.TotalDrops}\n");
-        foreach (E1000DropReason reason in Enum.GetValues<E1000DropReason>())
-        {
-            if (device[reason] != 0)
-            {
-                text.Append(c, $"e1000 {reason} {device[reason]}\n");
-            }
-        }
-
+        DeviceCounters.Append(text, node.Machine.Nic.Statistics);
         NetDeviceStats stats = NetCore.DevGetStats(dev);
         text.Append(c, $"{dev.Name} rx {stats.RxPackets} {stats.RxBytes} dropped {stats.RxDropped} tx {stats.TxPackets} {stats.TxBytes} dropped {stats.TxDropped}\n");
         foreach (var counter in node.Ipv6.Snmp.All())
@@ -128,7 +119,7 @@ public sealed class RunReplayer
         TraceHeader header = reader.Header;
         if (header.Mode != "run")
         {
-            errors.WriteLine($"emu replay: this trace is of emu {header.Mode}; only emu run traces replay yet");
+            errors.WriteLine($"emu replay: this trace is of emu {header.Mode}, not emu run");
             return 2;
         }
 
