@@ -169,9 +169,9 @@ public sealed class QtestReplayer
                     break;
                 case TraceRecordKind.Digest:
                 case TraceRecordKind.End:
-                    if (record.Payload.Length < 32)
+                    if (record.Payload.Length < 33)
                     {
-                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (32 at least)");
+                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (33 at least)");
                         return 2;
                     }
 
@@ -206,7 +206,7 @@ public sealed class QtestReplayer
                     if (record.Kind == TraceRecordKind.End)
                     {
                         ended = true;
-                        string recorded = Encoding.UTF8.GetString(record.Payload[32..]);
+                        string recorded = Encoding.UTF8.GetString(record.Payload[33..]);   // byte 32: the clock flag (run mode)
                         string replayed = Counters(machine);
                         if (check && status == 0 && recorded != replayed)
                         {
