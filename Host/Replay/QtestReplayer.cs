@@ -108,8 +108,9 @@ public sealed class QtestReplayer
             FaultInjector.Attach(machine.Nic, plan, loggers.CreateLogger("Emu.Faults"));
         }
 
-        var digest = new OutputDigest();
-        var inputs = new OutputDigest();
+        var checker = new ReplayChecker(check, errors);
+        OutputDigest digest = checker.Outputs;
+        OutputDigest inputs = checker.Inputs;
         if (header.Netdev is not null)
         {
             // Without a netdev the e1000 had no wire (its frames dropped as TxNoWire); with one, only the sink differs.
@@ -122,11 +123,7 @@ public sealed class QtestReplayer
         long records = 0;
         long lines = 0;
         long framesIn = 0;
-        string lastInput = "none";
-        long lastMatch = 0;
-        long lastMatchTime = 0;
         string? timeDivergence = null;
-        bool ended = false;
         int status = 0;
         while (reader.TryNext(out TraceRecord record))
         {
@@ -139,7 +136,7 @@ public sealed class QtestReplayer
             if (check && timeDivergence is null && scheduler.Now != record.Time)
             {
                 // Reported at the next digest, unless the inputs themselves were altered (that says more).
-                timeDivergence = string.Create(_c, $"emu replay: diverged at virtual time {Seconds(scheduler.Now)} s, record {record.Index}: the recording was at {Seconds(record.Time)} s there (in qtest only clock_step and clock_set move the clock); the last input before: {lastInput}");
+                timeDivergence = string.Create(_c, $"emu replay: diverged at virtual time {Seconds(scheduler.Now)} s, record {record.Index}: the recording was at {Seconds(record.Time)} s there (in qtest only clock_step and clock_set move the clock); the last input before: {checker.LastInput}");
             }
 
             switch (record.Kind)
@@ -147,7 +144,7 @@ public sealed class QtestReplayer
                 case TraceRecordKind.QtestLine:
                     string line = Encoding.UTF8.GetString(record.Payload);
                     inputs.AddText('Q', line);
-                    lastInput = string.Create(_c, $"record {record.Index}, qtest '{line}' at {Seconds(scheduler.Now)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, qtest '{line}' at {Seconds(scheduler.Now)} s");
                     server.ProcessLine(line);
                     lines++;
                     break;
@@ -157,7 +154,7 @@ public sealed class QtestReplayer
                     machine.Nic.ReceiveFrame(record.Payload);
                     machine.SyncInterrupts();
                     framesIn++;
-                    lastInput = string.Create(_c, $"record {record.Index}, a {record.Payload.Length}-byte frame at {Seconds(record.Time)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, a {record.Payload.Length}-byte frame at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Carrier:
                     bool up = record.Payload.Length > 0 && record.Payload[0] != 0;
@@ -165,66 +162,17 @@ public sealed class QtestReplayer
                     scheduler.RunUntil(record.Time);
                     machine.Nic.SetCarrier(up);
                     machine.SyncInterrupts();
-                    lastInput = string.Create(_c, $"record {record.Index}, carrier {(up ? "up" : "down")} at {Seconds(record.Time)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, carrier {(up ? "up" : "down")} at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Digest:
                 case TraceRecordKind.End:
-                    if (record.Payload.Length < 33)
+                    int verdict = checker.Check(record, () => Counters(machine), timeDivergence);
+                    if (verdict == 2)
                     {
-                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (33 at least)");
                         return 2;
                     }
 
-                    ulong count = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload);
-                    ulong value = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[8..]);
-                    ulong inputCount = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[16..]);
-                    ulong inputValue = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[24..]);
-                    if (check && (inputCount != inputs.Count || inputValue != inputs.Value))
-                    {
-                        errors.WriteLine(string.Create(_c, $"emu replay: the trace's inputs differ from what was recorded, at record {record.Index} ({Seconds(record.Time)} s): an input among records {lastMatch + 1}-{record.Index - 1} was altered after recording; the last of them: {lastInput}"));
-                        status = 1;
-                    }
-                    else if (timeDivergence is not null)
-                    {
-                        errors.WriteLine(timeDivergence);
-                        errors.WriteLine(string.Create(_c, $"  the outputs last matched at record {lastMatch} ({Seconds(lastMatchTime)} s)"));
-                        status = 1;
-                    }
-                    else if (check && (count != digest.Count || value != digest.Value))
-                    {
-                        errors.WriteLine(string.Create(_c, $"emu replay: diverged at virtual time {Seconds(record.Time)} s, record {record.Index}: the recording had {count} outputs (digest {value:x16}), the replay {digest.Count} ({digest.Value:x16})"));
-                        errors.WriteLine(string.Create(_c, $"  the outputs last matched at record {lastMatch} ({Seconds(lastMatchTime)} s); the last input before the difference: {lastInput}"));
-                        status = 1;
-                    }
-                    else
-                    {
-                        lastMatch = record.Index;
-                        lastMatchTime = record.Time;
-                    }
-
-                    DigestsChecked++;
-                    if (record.Kind == TraceRecordKind.End)
-                    {
-                        ended = true;
-                        string recorded = Encoding.UTF8.GetString(record.Payload[33..]);   // byte 32: the clock flag (run mode)
-                        string replayed = Counters(machine);
-                        if (check && status == 0 && recorded != replayed)
-                        {
-                            errors.WriteLine("emu replay: the counters differ at the end:");
-                            foreach (string diff in recorded.Split('\n').Except(replayed.Split('\n')))
-                            {
-                                errors.WriteLine("  recorded: " + diff);
-                            }
-
-                            foreach (string diff in replayed.Split('\n').Except(recorded.Split('\n')))
-                            {
-                                errors.WriteLine("  replayed: " + diff);
-                            }
-
-                            status = 1;
-                        }
-                    }
-
+                    status = Math.Max(status, verdict);
                     break;
                 default:
                     errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record has no place in an emu qtest trace");
@@ -237,6 +185,7 @@ public sealed class QtestReplayer
             }
         }
 
+        DigestsChecked = checker.DigestsChecked;
         if (reader.Error is not null)
         {
             errors.WriteLine($"emu replay: {reader.Error}; replayed up to virtual time {Seconds(scheduler.Now)} s");
@@ -256,14 +205,14 @@ public sealed class QtestReplayer
             return 1;
         }
 
-        if (!ended && untilNs is null)
+        if (!checker.Ended && untilNs is null)
         {
             errors.WriteLine("emu replay: the trace ends without its End record (the recording was cut short); everything up to there matched");
             return 1;
         }
 
         _out.WriteLine(check
-            ? string.Create(_c, $"emu replay: outputs identical to the recording ({DigestsChecked} digests checked{(ended ? ", counters equal" : "")})")
+            ? string.Create(_c, $"emu replay: outputs identical to the recording ({checker.DigestsChecked} digests checked{(checker.Ended ? ", counters equal" : "")})")
             : "emu replay: --fault given: the outputs are the what-if's, not checked against the recording");
         return 0;
     }

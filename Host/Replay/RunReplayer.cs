@@ -160,8 +160,9 @@ public sealed class RunReplayer
             FaultInjector.Attach(machine.Nic, plan, loggers.CreateLogger("Emu.Faults"));
         }
 
-        var digest = new OutputDigest();
-        var inputs = new OutputDigest();
+        var checker = new ReplayChecker(check, errors);
+        OutputDigest digest = checker.Outputs;
+        OutputDigest inputs = checker.Inputs;
         machine.Nic.Wire = new DigestingSink(null, digest, machine.Scheduler);
         node.Kernel.Log.LineAdded += line => digest.AddText('K', line);
         DirectoryInfo? www = header.Www is null ? null : new DirectoryInfo(header.Www);
@@ -181,10 +182,6 @@ public sealed class RunReplayer
         var wall = Stopwatch.StartNew();
         long records = 0;
         long framesIn = 0;
-        string lastInput = "none";
-        long lastMatch = 0;
-        long lastMatchTime = 0;
-        bool ended = false;
         int status = 0;
         while (reader.TryNext(out TraceRecord record))
         {
@@ -214,12 +211,12 @@ public sealed class RunReplayer
                     inputs.AddFrame(record.Time, record.Payload);
                     machine.Nic.ReceiveFrame(record.Payload);
                     framesIn++;
-                    lastInput = string.Create(_c, $"record {record.Index}, a {record.Payload.Length}-byte frame at {Seconds(record.Time)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, a {record.Payload.Length}-byte frame at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Carrier:
                     inputs.AddText('C', record.Payload.Length > 0 && record.Payload[0] != 0 ? "up" : "down");
                     machine.Nic.SetCarrier(record.Payload.Length > 0 && record.Payload[0] != 0);
-                    lastInput = string.Create(_c, $"record {record.Index}, carrier {(record.Payload.Length > 0 && record.Payload[0] != 0 ? "up" : "down")} at {Seconds(record.Time)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, carrier {(record.Payload.Length > 0 && record.Payload[0] != 0 ? "up" : "down")} at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Control:
                     string line = Encoding.UTF8.GetString(record.Payload);
@@ -230,61 +227,17 @@ public sealed class RunReplayer
                         return 2;
                     }
 
-                    lastInput = string.Create(_c, $"record {record.Index}, control '{line}' at {Seconds(record.Time)} s");
+                    checker.LastInput = string.Create(_c, $"record {record.Index}, control '{line}' at {Seconds(record.Time)} s");
                     break;
                 case TraceRecordKind.Digest:
                 case TraceRecordKind.End:
-                    if (record.Payload.Length < 33)
+                    int verdict = checker.Check(record, () => Counters(node, dev));
+                    if (verdict == 2)
                     {
-                        errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record of {record.Payload.Length} bytes (33 at least)");
                         return 2;
                     }
 
-                    ulong count = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload);
-                    ulong value = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[8..]);
-                    ulong inputCount = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[16..]);
-                    ulong inputValue = BinaryPrimitives.ReadUInt64LittleEndian(record.Payload[24..]);
-                    if (check && (inputCount != inputs.Count || inputValue != inputs.Value))
-                    {
-                        // The inputs themselves are not what was recorded: the trace was edited after the fact.
-                        errors.WriteLine(string.Create(_c, $"emu replay: the trace's inputs differ from what was recorded, at record {record.Index} ({Seconds(record.Time)} s): an input among records {lastMatch + 1}-{record.Index - 1} was altered after recording; the last of them: {lastInput}"));
-                        status = 1;
-                    }
-                    else if (check && (count != digest.Count || value != digest.Value))
-                    {
-                        errors.WriteLine(string.Create(_c, $"emu replay: diverged at virtual time {Seconds(record.Time)} s, record {record.Index}: the recording had {count} outputs (digest {value:x16}), the replay {digest.Count} ({digest.Value:x16})"));
-                        errors.WriteLine(string.Create(_c, $"  the outputs last matched at record {lastMatch} ({Seconds(lastMatchTime)} s); the last input before the difference: {lastInput}"));
-                        status = 1;
-                    }
-                    else
-                    {
-                        lastMatch = record.Index;
-                        lastMatchTime = record.Time;
-                    }
-
-                    DigestsChecked++;
-                    if (record.Kind == TraceRecordKind.End)
-                    {
-                        ended = true;
-                        string recorded = Encoding.UTF8.GetString(record.Payload[33..]);
-                        string replayed = Counters(node, dev);
-                        if (check && status == 0 && recorded != replayed)
-                        {
-                            errors.WriteLine("emu replay: the counters differ at the end:");
-                            foreach (string diff in recorded.Split('\n').Except(replayed.Split('\n')))
-                            {
-                                errors.WriteLine("  recorded: " + diff);
-                            }
-
-                            foreach (string diff in replayed.Split('\n').Except(recorded.Split('\n')))
-                            {
-                                errors.WriteLine("  replayed: " + diff);
-                            }
-
-                            status = 1;
-                        }
-                    }
-
+                    status = Math.Max(status, verdict);
                     break;
                 default:
                     errors.WriteLine($"emu replay: record {record.Index}: a {record.Kind} record has no place in an emu run trace");
@@ -298,6 +251,7 @@ public sealed class RunReplayer
             }
         }
 
+        DigestsChecked = checker.DigestsChecked;
         if (reader.Error is not null)
         {
             errors.WriteLine($"emu replay: {reader.Error}; replayed up to virtual time {Seconds(machine.Scheduler.Now)} s");
@@ -311,14 +265,14 @@ public sealed class RunReplayer
             return status;
         }
 
-        if (!ended && untilNs is null)
+        if (!checker.Ended && untilNs is null)
         {
             errors.WriteLine("emu replay: the trace ends without its End record (the recording was cut short); everything up to there matched");
             return 1;
         }
 
         _out.WriteLine(check
-            ? string.Create(_c, $"emu replay: outputs identical to the recording ({DigestsChecked} digests checked{(ended ? ", counters equal" : "")})")
+            ? string.Create(_c, $"emu replay: outputs identical to the recording ({checker.DigestsChecked} digests checked{(checker.Ended ? ", counters equal" : "")})")
             : "emu replay: --fault given: the outputs are the what-if's, not checked against the recording");
         return 0;
     }
